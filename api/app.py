@@ -1,0 +1,49 @@
+"""The FastAPI application: one ledger per process, created in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import ledger
+from api import problems
+from api.routes import events, health, log, subjects
+from ledger.application import Ledger
+from ledger.datadir import open_ledger
+from ledger.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, ledger_: Ledger | None = None) -> FastAPI:
+    """The API for ``settings`` (default: from the environment), or around a given ledger."""
+    settings = settings or Settings.load()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = ledger_ is None
+        app.state.ledger = open_ledger(settings)[0] if ledger_ is None else ledger_
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.ledger.close()
+
+    app = FastAPI(
+        title="Accountability Ledger",
+        version=ledger.__version__,
+        summary="Sổ cái trách nhiệm — who decided what, when, under whose authority.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if ledger_ is not None:
+        app.state.ledger = ledger_
+    problems.install(app)
+    for router in (events.router, subjects.router, log.router, health.router):
+        app.include_router(router)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (settings from ``LEDGER_…`` variables)."""
+    return create_app()

@@ -1,0 +1,109 @@
+"""Output schemas of the API (the OpenAPI document's promises)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ledger.errors import PROBLEM_TYPE_PREFIX
+
+
+class ReceiptOut(BaseModel):
+    """The receipt of a stored entry (DESIGN §5)."""
+
+    event_id: str
+    subject: str
+    seq: int
+    index: int
+    leaf_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    envelope_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    recorded_at: str
+
+
+class HeadOut(BaseModel):
+    """A subject's last statement."""
+
+    seq: int
+    envelope_hash: str
+    leaf_hash: str
+    index: int
+    occurred_at: str
+
+
+class SubjectEntryOut(BaseModel):
+    index: int
+    leaf_hash: str
+    envelope_hash: str
+    entry: dict[str, Any] = Field(description="the stored entry, spliced verbatim")
+
+
+class SubjectEntriesOut(BaseModel):
+    subject: str
+    entries: list[SubjectEntryOut]
+
+
+class LogEntryOut(BaseModel):
+    index: int
+    leaf_hash: str
+    entry: dict[str, Any] = Field(description="the stored entry, spliced verbatim")
+
+
+class LogEntriesOut(BaseModel):
+    entries: list[LogEntryOut]
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(examples=[PROBLEM_TYPE_PREFIX + "stale-head"])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for problem answers."""
+    return {
+        status: {"model": ProblemOut, "content": {"application/problem+json": {}}}
+        for status in statuses
+    }
+
+
+ENVELOPE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["statement", "signature"],
+    "additionalProperties": False,
+    "properties": {
+        "signature": {"type": "string", "description": "base64 Ed25519 signature"},
+        "statement": {
+            "type": "object",
+            "required": [
+                "spec",
+                "event_id",
+                "type",
+                "subject",
+                "seq",
+                "prev",
+                "actor",
+                "key",
+                "occurred_at",
+                "body",
+            ],
+            "additionalProperties": False,
+            "properties": {
+                "spec": {"const": "al/1"},
+                "event_id": {"type": "string"},
+                "type": {"type": "string"},
+                "subject": {"type": "string"},
+                "seq": {"type": "integer", "minimum": 0},
+                "prev": {"type": ["string", "null"]},
+                "actor": {"type": "string"},
+                "key": {"type": "string"},
+                "occurred_at": {"type": "string"},
+                "body": {"type": "object"},
+            },
+        },
+    },
+}

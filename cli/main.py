@@ -1,0 +1,255 @@
+"""``ledgerctl``: the command line, an interface beside the HTTP API (DESIGN §10)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+
+from ledger.canonical import jcs, parse_json
+from ledger.crypto import SigningKey, load_public_key_file
+from ledger.errors import ConfigurationError, ProblemError
+from ledger.settings import Settings
+
+app = typer.Typer(
+    name="ledgerctl",
+    help="Accountability Ledger (sổ cái trách nhiệm): set up, serve, sign and append.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(
+    help="Ed25519 keys for officials, registrars and roots.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="LEDGER_DATA_DIR",
+        help="The ledger's data dir (default ./ledger-data).",
+        show_default=False,
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="LEDGER_DATABASE_URL",
+        help="sqlite:///path.db (default: ledger.db in the data dir) or postgresql://…",
+        show_default=False,
+    ),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _settings(data_dir: Path | None, database_url: str | None = None, **extra: Any) -> Settings:
+    overrides = {k: v for k, v in extra.items() if v is not None}
+    if database_url:
+        overrides["database_url"] = database_url
+    try:
+        return Settings.load(data_dir, **overrides)
+    except ConfigurationError as e:
+        raise _fail(str(e)) from None
+
+
+@app.command()
+def init(
+    origin: Annotated[
+        str | None,
+        typer.Option(help="The log's origin and key name, e.g. example.gov.vn/ledger."),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    root_registrar_id: Annotated[str, typer.Option(help="Id of the first root registrar.")] = (
+        "root-registrar"
+    ),
+    root_registrar_name: Annotated[
+        str, typer.Option(help="Full name of the first root registrar.")
+    ] = "Cơ quan quản lý danh tính gốc",
+    root_valid_from: Annotated[
+        str | None,
+        typer.Option(help="Root key valid from this instant (earlier, to import history)."),
+    ] = None,
+    root_registrar_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="Public key file of a root key held elsewhere: write the genesis "
+            "statement to sign instead of generating a root key."
+        ),
+    ] = None,
+    genesis_envelope: Annotated[
+        Path | None,
+        typer.Option(help="Store this signed genesis envelope (second step of the above)."),
+    ] = None,
+) -> None:
+    """Create the data dir, the log key, the database and the genesis."""
+    from ledger import datadir
+
+    settings = _settings(data_dir, database_url)
+    try:
+        if genesis_envelope is not None:
+            receipt = datadir.store_genesis(settings, genesis_envelope.read_bytes())
+        elif origin is None:
+            raise _fail("--origin is required (or --genesis-envelope for the second step)")
+        elif root_registrar_key is not None:
+            path = datadir.prepare_external_genesis(
+                settings,
+                origin=origin,
+                root_id=root_registrar_id,
+                root_name=root_registrar_name,
+                root_public_key=load_public_key_file(root_registrar_key),
+                root_valid_from=root_valid_from,
+            )
+            err.print(
+                f"Wrote the genesis statement to {path}. Sign it with the root key:\n"
+                f"  ledgerctl sign --key ROOT.key < {path} > genesis.json\n"
+                f"then store it:\n  ledgerctl init --data-dir {settings.data_dir} "
+                "--genesis-envelope genesis.json",
+                highlight=False,
+            )
+            sys.stdout.write(path.read_text("utf-8"))
+            return
+        else:
+            receipt = datadir.initialise(
+                settings,
+                origin=origin,
+                root_id=root_registrar_id,
+                root_name=root_registrar_name,
+                root_valid_from=root_valid_from,
+            )
+    except (ConfigurationError, ProblemError, ValueError, OSError) as e:
+        detail = e.detail if isinstance(e, ProblemError) else str(e)
+        raise _fail(detail) from None
+    err.print(
+        f"Initialised {settings.data_dir} (genesis at index {receipt.index}, leaf "
+        f"{receipt.leaf_hash}).",
+        highlight=False,
+    )
+    sys.stdout.write(json.dumps(receipt.to_json()) + "\n")
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from ledger.datadir import open_ledger
+
+    settings = _settings(data_dir, database_url, host=host, port=port)
+    try:  # fail here, with a clear message, rather than in each worker
+        open_ledger(settings, warm=False)[0].close()
+    except ConfigurationError as e:
+        raise _fail(str(e)) from None
+    os.environ["LEDGER_DATA_DIR"] = str(settings.data_dir)
+    if settings.database_url:
+        os.environ["LEDGER_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "api.app:create_app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@keys_app.command("generate")
+def keys_generate(
+    out: Annotated[Path, typer.Option(help="Where to write the private key (PEM, 0600).")],
+) -> None:
+    """Generate an Ed25519 key; print its public key (base64) and key id."""
+    key = SigningKey.generate()
+    try:
+        key.save(out)
+    except FileExistsError:
+        raise _fail(f"{out} exists; choose another path (keys are never overwritten)") from None
+    sys.stdout.write(json.dumps({"public_key": key.public_b64, "key_id": key.key_id}) + "\n")
+
+
+@app.command()
+def sign(
+    key: Annotated[Path, typer.Option(help="Private key (PEM) to sign with.")],
+) -> None:
+    """Sign a statement read from stdin; write the envelope to stdout (fills ``key``)."""
+    try:
+        signing_key = SigningKey.load(key)
+    except (OSError, ValueError) as e:
+        raise _fail(f"cannot read the key {key}: {e}") from None
+    try:
+        statement = parse_json(sys.stdin.buffer.read())
+    except ProblemError as e:
+        raise _fail(f"stdin: {e.detail}") from None
+    if not isinstance(statement, dict):
+        raise _fail("stdin must hold one statement (a JSON object)")
+    statement["key"] = signing_key.key_id
+    envelope = {"statement": statement, "signature": signing_key.sign_statement(jcs(statement))}
+    sys.stdout.buffer.write(jcs(envelope) + b"\n")
+
+
+def _read_envelopes(data: bytes) -> list[Any]:
+    text = data.strip()
+    if text.startswith(b"["):
+        items = parse_json(text)
+        assert isinstance(items, list)
+        return items
+    lines = [line for line in text.splitlines() if line.strip()]
+    return [parse_json(line) for line in lines]
+
+
+@app.command()
+def append(
+    url: Annotated[str, typer.Argument(help="The ledger's base URL, e.g. http://127.0.0.1:8000")],
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Envelope files (default: stdin).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="LEDGER_TOKEN", help="Bearer token.", show_default=False)
+    ] = None,
+) -> None:
+    """Append envelopes (one object, a JSON array, or JSON lines); print one receipt a line."""
+    envelopes: list[Any] = []
+    try:
+        for data in [p.read_bytes() for p in files] if files else [sys.stdin.buffer.read()]:
+            envelopes += _read_envelopes(data)
+    except ProblemError as e:
+        raise _fail(f"input: {e.detail}") from None
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    failed = 0
+    with httpx.Client(base_url=url, timeout=30.0) as http:
+        for envelope in envelopes:
+            try:
+                response = http.post("/v1/events", content=jcs(envelope), headers=headers)
+            except httpx.HTTPError as e:
+                raise _fail(f"{url}: {e}") from None
+            if response.status_code < 300:
+                sys.stdout.write(response.text.strip() + "\n")
+            else:
+                failed += 1
+                err.print(f"[red]{response.status_code}[/] {response.text}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()

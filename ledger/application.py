@@ -1,0 +1,360 @@
+"""The ledger application: the only write path, and the reads of stored entries.
+
+``Ledger`` is an eventsourcing ``Application`` whose events are stored entries. The
+library's ``save()`` is not the write path here, and on purpose: an entry's bytes contain
+its ``recorded_at`` and its verdict depends on every entry before it, and both are known
+only once the storage's write lock is held. ``Ledger.append`` therefore runs the checks
+of DESIGN §4 inside the storing transaction (``LedgerRecorder.append``), after catching
+up with entries other processes stored, and keeps an in-memory ``LedgerState`` that is
+rolled back whenever the transaction is not committed.
+
+Signatures are verified before the lock is taken (the costly part, in parallel threads),
+against the registry as this process last knew it; under the lock the verdict is re-derived
+against the registry as of the new entry's index, re-verifying only if the key changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from eventsourcing.application import Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.utils import Environment, EnvType
+
+from ledger.canonical import entry_bytes, parse_json, split_entry
+from ledger.crypto import statement_message, verify_ed25519
+from ledger.errors import DuplicateEvent, IntegrityError, NotFound, ProblemError
+from ledger.registry import KeyRecord
+from ledger.state import Assessment, Authorizer, LedgerState, TimeRules
+from ledger.statements import Envelope, parse_envelope, parse_statement
+from ledger.storage import LedgerRecorder, LogRecord, NewEntry, WriteSession, library_environment
+from ledger.times import ONE_MICROSECOND, format_recorded_at, parse_instant, utc_now
+
+LEAF_PREFIX = b"\x00"
+
+
+def leaf_hash(entry: bytes) -> bytes:
+    """RFC 6962 leaf hash: SHA-256(0x00 || entry bytes)."""
+    return hashlib.sha256(LEAF_PREFIX + entry).digest()
+
+
+@dataclass(frozen=True)
+class EntryEvent:
+    """A stored entry as the library's notification log and projections see it."""
+
+    originator_id: str  # the subject
+    originator_version: int  # seq
+    type: str
+    entry: bytes
+
+    @property
+    def timestamp(self) -> datetime:
+        return parse_instant(split_entry(self.entry).recorded_at)
+
+
+class EntryMapper(Mapper[str]):
+    """Stores an entry's bytes as the event state, untouched (no transcoding, no cipher)."""
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[str]) -> StoredEvent:
+        event = cast(EntryEvent, domain_event)
+        return StoredEvent(
+            originator_id=event.originator_id,
+            originator_version=event.originator_version,
+            topic=event.type,
+            state=event.entry,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[str]:
+        return cast(
+            DomainEventProtocol[str],
+            EntryEvent(
+                originator_id=str(stored_event.originator_id),
+                originator_version=stored_event.originator_version,
+                type=stored_event.topic,
+                entry=bytes(stored_event.state),
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the ledger answers for a stored entry (DESIGN §5)."""
+
+    event_id: str
+    subject: str
+    seq: int
+    index: int
+    leaf_hash: str
+    envelope_hash: str
+    recorded_at: str
+
+    @classmethod
+    def of(cls, record: LogRecord) -> Receipt:
+        return cls(
+            event_id=record.event_id,
+            subject=record.subject,
+            seq=record.seq,
+            index=record.index,
+            leaf_hash=record.leaf_hash.hex(),
+            envelope_hash=record.envelope_hash.hex(),
+            recorded_at=record.recorded_at,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "subject": self.subject,
+            "seq": self.seq,
+            "index": self.index,
+            "leaf_hash": self.leaf_hash,
+            "envelope_hash": self.envelope_hash,
+            "recorded_at": self.recorded_at,
+        }
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    receipt: Receipt
+    replayed: bool  # an exact replay of a stored envelope: 200, not 201
+    assessment: Assessment | None = None
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """A stored entry decoded for reading: the record and its envelope."""
+
+    record: LogRecord
+    envelope: Envelope
+
+    @property
+    def recorded_at(self) -> datetime:
+        return parse_instant(self.record.recorded_at)
+
+
+def decode_entry(record: LogRecord) -> StoredEntry:
+    """Read a stored entry's envelope from its bytes; ``IntegrityError`` if they are not one."""
+    try:
+        parts = split_entry(record.entry)
+        statement = parse_statement(parse_json(parts.statement))
+        envelope = Envelope(statement=statement, signature=parts.signature)
+    except (ValueError, ProblemError) as e:
+        detail = e.detail if isinstance(e, ProblemError) else str(e)
+        raise IntegrityError(
+            f"stored bytes are not a valid entry: {detail}", index=record.index
+        ) from None
+    if statement.canonical != parts.statement:
+        raise IntegrityError("stored statement bytes are not canonical JCS", index=record.index)
+    return StoredEntry(record, envelope)
+
+
+class _Replay(Exception):
+    """Internal: the event_id is already stored; leave the transaction without writing."""
+
+    def __init__(self, record: LogRecord) -> None:
+        self.record = record
+
+
+class Ledger(Application[str]):
+    """The accountability ledger on one database (SQLite file or PostgreSQL)."""
+
+    name = "Ledger"
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        log_vkey: str | None = None,
+        time_rules: TimeRules | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.database_url = database_url
+        super().__init__(env=library_environment(database_url))
+        assert isinstance(self.recorder, LedgerRecorder)
+        self.recorder: LedgerRecorder
+        self._clock = clock
+        self._write_lock = threading.Lock()
+        self._state = LedgerState(expected_log_vkey=log_vkey, time_rules=time_rules)
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        # One source of configuration: our settings, not stray process variables.
+        return Environment(name, dict(env or {}))
+
+    def construct_mapper(self) -> Mapper[str]:
+        return EntryMapper(transcoder=self.factory.transcoder())
+
+    # --- writes --------------------------------------------------------------------------
+
+    def append(self, raw: bytes, *, authorize: Authorizer | None = None) -> AppendResult:
+        """Parse, check (DESIGN §4 steps 3–12) and store one envelope's bytes."""
+        return self.append_envelope(parse_envelope(parse_json(raw)), authorize=authorize)
+
+    def append_envelope(
+        self, envelope: Envelope, *, authorize: Authorizer | None = None
+    ) -> AppendResult:
+        """Check and store a parsed envelope; exact replays answer the original receipt."""
+        stored = self.recorder.record_by_event_id(envelope.statement.event_id)
+        if stored is not None:
+            return self._replayed(stored, envelope)
+        verified = self._preverify(envelope)
+
+        def check_signature(key: KeyRecord, env: Envelope) -> None:
+            if verified != key.public_key:
+                verify_ed25519(
+                    key.public_key,
+                    statement_message(env.statement.canonical),
+                    env.signature_bytes,
+                )
+
+        assessments: list[Assessment] = []
+
+        def build(session: WriteSession) -> Sequence[NewEntry]:
+            self._catch_up(session)
+            existing = session.find_event(envelope.statement.event_id)
+            if existing is not None:
+                raise _Replay(existing)
+            recorded = self._next_recorded_at()
+            index = session.last_index + 1
+            assessments.append(
+                self._state.admit(
+                    envelope,
+                    index=index,
+                    recorded_at=recorded,
+                    check_signature=check_signature,
+                    authorize=authorize,
+                )
+            )
+            return [self._new_entry(envelope, recorded)]
+
+        with self._write_lock:
+            mark = self._state.journal.mark()
+            try:
+                records = self.recorder.append(build)
+            except _Replay as replay:
+                return self._replayed(replay.record, envelope)
+            except BaseException:
+                self._state.rollback(mark)
+                raise
+            self._state.commit()
+        return AppendResult(Receipt.of(records[0]), replayed=False, assessment=assessments[0])
+
+    def _preverify(self, envelope: Envelope) -> bytes | None:
+        """Verify against the key this process knows (outside the lock); the key if it passed."""
+        st = envelope.statement
+        key = self._state.registry.keys.get(st.key)
+        if key is None:
+            return None
+        try:
+            verify_ed25519(
+                key.public_key, statement_message(st.canonical), envelope.signature_bytes
+            )
+        except ProblemError:
+            return None
+        return key.public_key
+
+    def _replayed(self, record: LogRecord, envelope: Envelope) -> AppendResult:
+        if record.envelope_hash.hex() != envelope.hash:
+            raise DuplicateEvent(
+                f"event_id {record.event_id} is already stored (index {record.index}) with "
+                "other bytes; choose a new event_id for a new statement",
+                index=record.index,
+            )
+        return AppendResult(Receipt.of(record), replayed=True)
+
+    def _next_recorded_at(self) -> datetime:
+        now = self._clock()
+        last = self._state.last_recorded_at
+        if last is not None and now <= last:
+            return last + ONE_MICROSECOND
+        return now
+
+    def _new_entry(self, envelope: Envelope, recorded: datetime) -> NewEntry:
+        st = envelope.statement
+        entry = entry_bytes(st.canonical, envelope.signature, format_recorded_at(recorded))
+        return NewEntry(
+            event_id=st.event_id,
+            type=st.type,
+            subject=st.subject,
+            seq=st.seq,
+            leaf_hash=leaf_hash(entry),
+            envelope_hash=bytes.fromhex(envelope.hash),
+            recorded_at=format_recorded_at(recorded),
+            entry=entry,
+        )
+
+    # --- keeping the in-memory state in step with the log --------------------------------
+
+    def warm_up(self) -> None:
+        """Replay stored entries into the in-memory state (at start-up, outside the lock)."""
+        with self._write_lock:
+            for record in self.recorder.iter_records(self._state.last_index + 1):
+                self._apply_stored(record)
+
+    def _catch_up(self, session: WriteSession) -> None:
+        for record in session.records_after(self._state.last_index):
+            self._apply_stored(record)
+        if self._state.last_index != session.last_index:
+            raise IntegrityError(
+                f"the log table ends at index {session.last_index} but entries are readable "
+                f"only to {self._state.last_index}"
+            )
+
+    def _apply_stored(self, record: LogRecord) -> None:
+        if record.index != self._state.last_index + 1:
+            raise IntegrityError(
+                f"log index {record.index} follows {self._state.last_index}: the index is not "
+                "dense",
+                index=record.index,
+            )
+        stored = decode_entry(record)
+        try:
+            self._state.admit(
+                stored.envelope,
+                index=record.index,
+                recorded_at=stored.recorded_at,
+                check_signature=_trusted,
+            )
+        except ProblemError as e:
+            raise IntegrityError(
+                f"stored entry {record.event_id} no longer passes the ledger's checks: "
+                f"{e.slug}: {e.detail}",
+                index=record.index,
+            ) from None
+        self._state.commit()
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def receipt(self, event_id: str) -> Receipt:
+        record = self.recorder.record_by_event_id(event_id)
+        if record is None:
+            raise NotFound(f"no stored event has event_id {event_id}")
+        return Receipt.of(record)
+
+    def head(self, subject: str) -> LogRecord | None:
+        return self.recorder.head(subject)
+
+    def subject_records(self, subject: str, *, after_seq: int, limit: int) -> list[LogRecord]:
+        return self.recorder.subject_records(subject, after_seq, limit)
+
+    def records(self, start: int, end: int) -> list[LogRecord]:
+        return self.recorder.records(start, end)
+
+    def iter_records(self, start: int = 0) -> Iterator[LogRecord]:
+        return self.recorder.iter_records(start)
+
+    def size(self) -> int:
+        return self.recorder.size()
+
+    @property
+    def state(self) -> LedgerState:
+        """The in-memory state as of the last entry this process saw (read-only use)."""
+        return self._state
+
+
+def _trusted(key: KeyRecord, envelope: Envelope) -> None:
+    """Catch-up trusts signatures this log already accepted; the audit re-verifies them."""

@@ -1,0 +1,181 @@
+"""Strict JSON in, RFC 8785 (JCS) bytes out, and the byte layouts built from them.
+
+Parsing refuses what JCS cannot represent faithfully (DESIGN §4): invalid UTF-8, syntax
+errors, duplicate member names and NaN/Infinity are malformed (400); floats, integers
+outside ±(2^53−1) and lone surrogates make a statement invalid (422). Strings are never
+normalised.
+
+Entries and envelopes are JCS objects whose members are themselves JCS values, so their
+bytes are built by splicing the statement's canonical bytes, never by re-encoding a
+decoded statement; a test holds these layouts equal to ``rfc8785.dumps``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+
+from ledger.errors import InvalidStatement, MalformedRequest
+
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_NESTING = 32
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedRequest(f"JSON value {name} is not allowed; send a finite integer instead")
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise MalformedRequest(
+                f"duplicate member name {key!r} in a JSON object; each name may appear once"
+            )
+        obj[key] = value
+    return obj
+
+
+@dataclass
+class _Findings:
+    floats: list[str]
+    big_ints: list[str]
+
+
+def parse_json(data: bytes, *, max_depth: int = MAX_NESTING) -> Any:
+    """Parse request bytes as strict JSON for signing (see the module docstring)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise MalformedRequest(
+            f"the body is not valid UTF-8 (byte {e.start}); send UTF-8 encoded JSON"
+        ) from None
+    if text.startswith("\ufeff"):
+        raise MalformedRequest("the body starts with a byte order mark; send JSON without one")
+    findings = _Findings(floats=[], big_ints=[])
+
+    def parse_float(token: str) -> Any:
+        findings.floats.append(token)
+        return 0
+
+    def parse_int(token: str) -> Any:
+        if len(token.lstrip("-")) > 16:
+            findings.big_ints.append(token[:20])
+            return 0
+        value = int(token)
+        if abs(value) > MAX_SAFE_INTEGER:
+            findings.big_ints.append(token)
+            return 0
+        return value
+
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_object_without_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=parse_float,
+            parse_int=parse_int,
+        )
+    except json.JSONDecodeError as e:
+        raise MalformedRequest(
+            f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"
+        ) from None
+    except RecursionError:
+        raise MalformedRequest(f"JSON nests deeper than {max_depth} levels") from None
+    surrogate_at = _inspect(value, "$", 0, max_depth)
+    if findings.floats:
+        raise InvalidStatement(
+            f"number {findings.floats[0]} is not an integer; statements carry integers only"
+        )
+    if findings.big_ints:
+        raise InvalidStatement(
+            f"integer {findings.big_ints[0]} is outside ±(2^53−1); statements carry "
+            "integers in that range only"
+        )
+    if surrogate_at is not None:
+        raise InvalidStatement(
+            f"{surrogate_at} contains a lone surrogate (\\ud800–\\udfff); send valid Unicode text"
+        )
+    return value
+
+
+def _inspect(value: Any, path: str, depth: int, max_depth: int) -> str | None:
+    """Refuse nesting beyond ``max_depth``; return the path of the first lone surrogate."""
+    if isinstance(value, str):
+        return path if _SURROGATE.search(value) else None
+    if not isinstance(value, (dict, list)):
+        return None
+    if depth >= max_depth:
+        raise MalformedRequest(f"JSON nests deeper than {max_depth} levels")
+    found: str | None = None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if found is None and _SURROGATE.search(key):
+                found = f"{path} member name"
+            inner = _inspect(item, f"{path}.{key}", depth + 1, max_depth)
+            found = found or inner
+    else:
+        for i, item in enumerate(value):
+            inner = _inspect(item, f"{path}[{i}]", depth + 1, max_depth)
+            found = found or inner
+    return found
+
+
+def jcs(value: Any) -> bytes:
+    """The RFC 8785 canonical bytes of a JSON value."""
+    try:
+        return rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError as e:
+        raise InvalidStatement(f"value cannot be canonicalised (RFC 8785): {e}") from None
+
+
+def envelope_bytes(statement_jcs: bytes, signature: str) -> bytes:
+    """JCS of ``{"signature": …, "statement": …}`` from the statement's canonical bytes."""
+    return b'{"signature":' + jcs(signature) + b',"statement":' + statement_jcs + b"}"
+
+
+def entry_prefix(recorded_at: str, signature: str) -> bytes:
+    """The entry bytes that precede the statement's canonical bytes."""
+    return (
+        b'{"recorded_at":' + jcs(recorded_at) + b',"signature":' + jcs(signature) + b',"statement":'
+    )
+
+
+def entry_bytes(statement_jcs: bytes, signature: str, recorded_at: str) -> bytes:
+    """JCS of ``{"recorded_at", "signature", "statement"}`` (DESIGN §4 entry)."""
+    return entry_prefix(recorded_at, signature) + statement_jcs + b"}"
+
+
+@dataclass(frozen=True)
+class EntryParts:
+    """An entry's bytes split into its members; ``statement`` is a slice of the bytes."""
+
+    recorded_at: str
+    signature: str
+    statement: bytes
+
+
+def split_entry(entry: bytes) -> EntryParts:
+    """Find the statement's bytes inside stored entry bytes without re-encoding them.
+
+    Raises ``ValueError`` when the bytes are not an entry laid out as JCS lays it out.
+    """
+    try:
+        obj = json.loads(entry)
+    except (ValueError, RecursionError) as e:
+        raise ValueError(f"entry is not JSON: {e}") from None
+    if not isinstance(obj, dict) or set(obj) != {"recorded_at", "signature", "statement"}:
+        raise ValueError("entry must have exactly recorded_at, signature and statement")
+    recorded_at, signature = obj["recorded_at"], obj["signature"]
+    if not isinstance(recorded_at, str) or not isinstance(signature, str):
+        raise ValueError("entry recorded_at and signature must be strings")
+    prefix = entry_prefix(recorded_at, signature)
+    if not entry.startswith(prefix) or not entry.endswith(b"}"):
+        raise ValueError("entry bytes are not in canonical (RFC 8785) member order")
+    return EntryParts(recorded_at, signature, entry[len(prefix) : -1])

@@ -1,0 +1,92 @@
+"""All configuration in one place: ``LEDGER_…`` environment variables over the data dir's
+``ledger.toml`` over defaults. Bad values fail at start-up with a message naming the setting.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ledger.errors import ConfigurationError
+
+CONFIG_FILE = "ledger.toml"
+DEFAULT_DATA_DIR = Path("ledger-data")
+
+
+class Settings(BaseSettings):
+    """The ledger's settings; see docs/configuration.md for each one."""
+
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="forbid")
+    config_file: ClassVar[Path | None] = None
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = Field(
+        default="", description="sqlite:///path.db or postgresql://user@host:port/db"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_request_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    future_skew_seconds: int = Field(default=300, ge=0, le=86400)
+    out_of_order_seconds: int = Field(default=900, ge=0, le=86400)
+    recorded_late_hours: int = Field(default=24, ge=1, le=24 * 365)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls.config_file is not None and cls.config_file.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.config_file))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, data_dir: Path | None = None, **overrides: Any) -> Settings:
+        """Settings for ``data_dir`` (else ``LEDGER_DATA_DIR``, else ``./ledger-data``)."""
+        chosen = data_dir or Path(os.environ.get("LEDGER_DATA_DIR") or DEFAULT_DATA_DIR)
+        config_file = chosen / CONFIG_FILE
+        bound = type("Settings", (cls,), {"config_file": config_file})
+        try:
+            settings: Settings = bound(data_dir=chosen, **overrides)
+        except ValidationError as e:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+                for err in e.errors(include_url=False)
+            )
+            raise ConfigurationError(
+                f"invalid settings (LEDGER_… variables or {config_file}): {problems}"
+            ) from None
+        return settings
+
+    @property
+    def effective_database_url(self) -> str:
+        """``database_url``, or the SQLite file in the data dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'ledger.db'}"
+
+    @property
+    def log_key_path(self) -> Path:
+        return self.data_dir / "log.key"
+
+    @property
+    def root_key_path(self) -> Path:
+        return self.data_dir / "root-registrar.key"

@@ -15,7 +15,6 @@ against the registry as of the new entry's index, re-verifying only if the key c
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,19 +28,14 @@ from eventsourcing.utils import Environment, EnvType
 
 from ledger.canonical import entry_bytes, parse_json, split_entry
 from ledger.crypto import statement_message, verify_ed25519
+from ledger.entries import leaf_hash
 from ledger.errors import DuplicateEvent, IntegrityError, NotFound, ProblemError
 from ledger.registry import KeyRecord
+from ledger.replay import apply_record, trust_signature
 from ledger.state import Assessment, Authorizer, LedgerState, TimeRules
-from ledger.statements import Envelope, parse_envelope, parse_statement
+from ledger.statements import Envelope, parse_envelope
 from ledger.storage import LedgerRecorder, LogRecord, NewEntry, WriteSession, library_environment
 from ledger.times import ONE_MICROSECOND, format_recorded_at, parse_instant, utc_now
-
-LEAF_PREFIX = b"\x00"
-
-
-def leaf_hash(entry: bytes) -> bytes:
-    """RFC 6962 leaf hash: SHA-256(0x00 || entry bytes)."""
-    return hashlib.sha256(LEAF_PREFIX + entry).digest()
 
 
 @dataclass(frozen=True)
@@ -123,34 +117,6 @@ class AppendResult:
     receipt: Receipt
     replayed: bool  # an exact replay of a stored envelope: 200, not 201
     assessment: Assessment | None = None
-
-
-@dataclass(frozen=True)
-class StoredEntry:
-    """A stored entry decoded for reading: the record and its envelope."""
-
-    record: LogRecord
-    envelope: Envelope
-
-    @property
-    def recorded_at(self) -> datetime:
-        return parse_instant(self.record.recorded_at)
-
-
-def decode_entry(record: LogRecord) -> StoredEntry:
-    """Read a stored entry's envelope from its bytes; ``IntegrityError`` if they are not one."""
-    try:
-        parts = split_entry(record.entry)
-        statement = parse_statement(parse_json(parts.statement))
-        envelope = Envelope(statement=statement, signature=parts.signature)
-    except (ValueError, ProblemError) as e:
-        detail = e.detail if isinstance(e, ProblemError) else str(e)
-        raise IntegrityError(
-            f"stored bytes are not a valid entry: {detail}", index=record.index
-        ) from None
-    if statement.canonical != parts.statement:
-        raise IntegrityError("stored statement bytes are not canonical JCS", index=record.index)
-    return StoredEntry(record, envelope)
 
 
 class _Replay(Exception):
@@ -305,27 +271,7 @@ class Ledger(Application[str]):
             )
 
     def _apply_stored(self, record: LogRecord) -> None:
-        if record.index != self._state.last_index + 1:
-            raise IntegrityError(
-                f"log index {record.index} follows {self._state.last_index}: the index is not "
-                "dense",
-                index=record.index,
-            )
-        stored = decode_entry(record)
-        try:
-            self._state.admit(
-                stored.envelope,
-                index=record.index,
-                recorded_at=stored.recorded_at,
-                check_signature=_trusted,
-            )
-        except ProblemError as e:
-            raise IntegrityError(
-                f"stored entry {record.event_id} no longer passes the ledger's checks: "
-                f"{e.slug}: {e.detail}",
-                index=record.index,
-            ) from None
-        self._state.commit()
+        apply_record(self._state, record, trust_signature)
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -354,7 +300,3 @@ class Ledger(Application[str]):
     def state(self) -> LedgerState:
         """The in-memory state as of the last entry this process saw (read-only use)."""
         return self._state
-
-
-def _trusted(key: KeyRecord, envelope: Envelope) -> None:
-    """Catch-up trusts signatures this log already accepted; the audit re-verifies them."""

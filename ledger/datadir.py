@@ -14,10 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger.application import Ledger, Receipt, decode_entry
+from ledger.application import Ledger, Receipt
 from ledger.canonical import jcs, parse_json
 from ledger.client import envelope, make_statement
 from ledger.crypto import SigningKey, b64encode, key_id
+from ledger.entries import decode_entry
 from ledger.errors import ConfigurationError
 from ledger.note import check_key_name, format_vkey
 from ledger.settings import Settings

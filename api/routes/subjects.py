@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from api.deps import LedgerDep
 from api.schemas import HeadOut, SubjectEntriesOut, problems
-from ledger.application import decode_entry
 from ledger.canonical import jcs
+from ledger.entries import decode_entry
 from ledger.errors import MalformedRequest, NotFound
 from ledger.statements import SUBJECT_PATTERN
 

@@ -1,0 +1,48 @@
+"""Stored entries: their leaf hashes, and reading an envelope back out of their bytes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger.canonical import parse_json, split_entry
+from ledger.errors import IntegrityError, ProblemError
+from ledger.statements import Envelope, parse_statement
+from ledger.storage import LogRecord
+from ledger.times import parse_instant
+
+LEAF_PREFIX = b"\x00"
+
+
+def leaf_hash(entry: bytes) -> bytes:
+    """RFC 6962 leaf hash: SHA-256(0x00 || entry bytes)."""
+    return hashlib.sha256(LEAF_PREFIX + entry).digest()
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """A stored entry decoded for reading: the record and its envelope."""
+
+    record: LogRecord
+    envelope: Envelope
+
+    @property
+    def recorded_at(self) -> datetime:
+        return parse_instant(self.record.recorded_at)
+
+
+def decode_entry(record: LogRecord) -> StoredEntry:
+    """Read a stored entry's envelope from its bytes; ``IntegrityError`` if they are not one."""
+    try:
+        parts = split_entry(record.entry)
+        statement = parse_statement(parse_json(parts.statement))
+        envelope = Envelope(statement=statement, signature=parts.signature)
+    except (ValueError, ProblemError) as e:
+        detail = e.detail if isinstance(e, ProblemError) else str(e)
+        raise IntegrityError(
+            f"stored bytes are not a valid entry: {detail}", index=record.index
+        ) from None
+    if statement.canonical != parts.statement:
+        raise IntegrityError("stored statement bytes are not canonical JCS", index=record.index)
+    return StoredEntry(record, envelope)

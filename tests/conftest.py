@@ -1,0 +1,90 @@
+"""Fixtures shared by every test layer: databases (SQLite always, PostgreSQL when it
+answers — or required with LEDGER_REQUIRE_POSTGRES=1) and a running ledger node."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from ledger.crypto import SigningKey
+from ledger.datadir import initialise, open_ledger
+from ledger.settings import Settings
+from tests.world import ORIGIN, REGISTRY_EPOCH, ROOT_ID, Actor, Node, World
+
+POSTGRES_URL = os.environ.get(
+    "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("LEDGER_REQUIRE_POSTGRES") == "1"
+
+
+def _postgres_unavailable() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as e:
+        return f"PostgreSQL at {POSTGRES_URL} is unreachable: {e}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url() -> str:
+    reason = _postgres_unavailable()
+    if reason:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"{reason} (LEDGER_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+def drop_schema(base_url: str, schema: str) -> None:
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def pg_url(postgres_base_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema for one test, dropped afterwards."""
+    schema = "t_" + uuid.uuid4().hex[:16]
+    yield f"{postgres_base_url}?schema={schema}"
+    drop_schema(postgres_base_url, schema)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+def node(database_url: str, tmp_path: Path) -> Iterator[Node]:
+    """An initialised ledger and its API in-process (TestClient)."""
+    settings = Settings.load(tmp_path / "data", database_url=database_url)
+    initialise(
+        settings,
+        origin=ORIGIN,
+        root_id=ROOT_ID,
+        root_name="Sở Nội vụ",
+        root_valid_from=REGISTRY_EPOCH,
+    )
+    ledger, _ = open_ledger(settings)
+    app = create_app(settings, ledger_=ledger)
+    try:
+        root = Actor(ROOT_ID, SigningKey.load(settings.root_key_path))
+        with TestClient(app, raise_server_exceptions=False) as http:
+            yield Node(settings, ledger, http, root)
+    finally:
+        ledger.close()
+
+
+@pytest.fixture
+def world(node: Node) -> World:
+    return World(node)

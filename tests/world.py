@@ -1,0 +1,313 @@
+"""A small province for tests: build registry and matter statements, sign, send, check.
+
+Time in a world runs on its own clock (``World.at``), a minute a statement from a Monday
+morning in March 2026, so tests read like a case file; registry facts are valid from 2020.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+
+from ledger.application import Ledger
+from ledger.canonical import jcs
+from ledger.client import envelope, envelope_hash, make_statement
+from ledger.crypto import SigningKey
+from ledger.errors import PROBLEM_TYPE_PREFIX
+from ledger.settings import Settings
+
+ICT = timezone(timedelta(hours=7))
+ORIGIN = "test.ledger.example/province"
+ROOT_ID = "so-noi-vu"
+REGISTRY_EPOCH = "2020-01-01T00:00:00+07:00"
+START = datetime(2026, 3, 2, 8, 0, tzinfo=ICT)
+PROCEDURE = "1.004227"  # cấp giấy chứng nhận quyền sử dụng đất (a land-use certificate)
+
+
+def instant(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    key: SigningKey
+
+
+@dataclass(frozen=True)
+class Node:
+    settings: Settings
+    ledger: Ledger
+    http: httpx.Client
+    root: Actor
+
+
+@dataclass
+class AgencyHandle:
+    id: str
+    registrar: Actor
+    root_unit: str = "lanh-dao"
+    units: list[str] = field(default_factory=list)
+
+
+def problem_slug(response: httpx.Response) -> str:
+    body = response.json()
+    assert response.headers["content-type"].startswith("application/problem+json"), body
+    assert body["type"].startswith(PROBLEM_TYPE_PREFIX), body
+    return str(body["type"][len(PROBLEM_TYPE_PREFIX) :])
+
+
+class World:
+    """Registry and matter statements for tests, sent through the real HTTP API."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.http = node.http
+        self.ledger = node.ledger
+        self.root = node.root
+        self.clock = START
+
+    # --- time --------------------------------------------------------------------------
+
+    def at(self, minutes: float = 1) -> str:
+        """The next occurred_at: the world clock moved on by ``minutes``."""
+        self.clock += timedelta(minutes=minutes)
+        return instant(self.clock)
+
+    # --- statements --------------------------------------------------------------------
+
+    def head(self, subject: str) -> dict[str, Any] | None:
+        response = self.http.get(f"/v1/subjects/{subject}/head")
+        if response.status_code == 404:
+            return None
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def envelope(
+        self,
+        type_: str,
+        subject: str,
+        actor: Actor,
+        body: dict[str, Any],
+        *,
+        occurred_at: str | None = None,
+        seq: int | None = None,
+        prev: str | None = "head",
+        event_id: str | None = None,
+        key: SigningKey | None = None,
+        actor_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A signed envelope chained to the subject's current head unless told otherwise."""
+        head = self.head(subject) if seq is None or prev == "head" else None
+        signing_key = key or actor.key
+        statement = make_statement(
+            type_,
+            subject,
+            seq=seq if seq is not None else (0 if head is None else head["seq"] + 1),
+            prev=(None if head is None else head["envelope_hash"]) if prev == "head" else prev,
+            actor=actor_id or actor.id,
+            key_id=signing_key.key_id,
+            body=body,
+            occurred_at=occurred_at or self.at(),
+            event_id=event_id or str(uuid.uuid4()),
+        )
+        return envelope(statement, signing_key)
+
+    def post(self, env: dict[str, Any] | bytes) -> httpx.Response:
+        content = env if isinstance(env, bytes) else jcs(env)
+        return self.http.post(
+            "/v1/events", content=content, headers={"Content-Type": "application/json"}
+        )
+
+    def send(
+        self, type_: str, subject: str, actor: Actor, body: dict[str, Any], **kw: Any
+    ) -> httpx.Response:
+        return self.post(self.envelope(type_, subject, actor, body, **kw))
+
+    def ok(
+        self, type_: str, subject: str, actor: Actor, body: dict[str, Any], **kw: Any
+    ) -> dict[str, Any]:
+        """Send and require 201; the receipt."""
+        response = self.send(type_, subject, actor, body, **kw)
+        assert response.status_code == 201, f"{type_} on {subject}: {response.text}"
+        receipt: dict[str, Any] = response.json()
+        return receipt
+
+    @contextmanager
+    def unchanged(self, subject: str) -> Iterator[None]:
+        """Assert the log's size and the subject's head are the same after the block."""
+        before = (self.ledger.size(), self.head(subject))
+        yield
+        assert (self.ledger.size(), self.head(subject)) == before, "the log changed"
+
+    def reject(
+        self,
+        status: int,
+        slug: str,
+        type_: str,
+        subject: str,
+        actor: Actor,
+        body: dict[str, Any],
+        **kw: Any,
+    ) -> dict[str, Any]:
+        """Send, require the status and problem type, and require the log unchanged."""
+        with self.unchanged(subject):
+            response = self.send(type_, subject, actor, body, **kw)
+            assert response.status_code == status, f"{type_}: {response.text}"
+            assert problem_slug(response) == slug, response.text
+        problem: dict[str, Any] = response.json()
+        return problem
+
+    # --- registry ----------------------------------------------------------------------
+
+    def agency(
+        self,
+        agency_id: str,
+        *,
+        level: str = "province",
+        parent: str | None = None,
+        name: str | None = None,
+    ) -> AgencyHandle:
+        """Register an agency, appoint its registrar, register its leadership unit."""
+        body: dict[str, Any] = {"name": name or f"Cơ quan {agency_id}", "level": level}
+        if parent:
+            body["parent_agency"] = parent
+        self.ok("agency.registered", f"agency:{agency_id}", self.root, body)
+        registrar = Actor(f"reg.{agency_id}", SigningKey.generate())
+        self.ok(
+            "registrar.appointed",
+            f"agency:{agency_id}",
+            self.root,
+            {
+                "official_id": registrar.id,
+                "full_name": "Trần Thị Tổ Chức",
+                "public_key": registrar.key.public_b64,
+                "valid_from": REGISTRY_EPOCH,
+            },
+        )
+        handle = AgencyHandle(agency_id, registrar)
+        self.unit(handle, handle.root_unit, parent=None, name="Ban lãnh đạo")
+        return handle
+
+    def unit(
+        self,
+        agency: AgencyHandle,
+        unit_id: str,
+        *,
+        parent: str | None = "lanh-dao",
+        name: str | None = None,
+    ) -> str:
+        body: dict[str, Any] = {"unit_id": unit_id, "name": name or f"Phòng {unit_id}"}
+        if parent:
+            body["parent_unit"] = parent
+        self.ok("unit.registered", f"agency:{agency.id}", agency.registrar, body)
+        agency.units.append(unit_id)
+        return unit_id
+
+    def official(
+        self,
+        official_id: str,
+        agency: AgencyHandle,
+        unit: str | None = None,
+        *,
+        head: bool = False,
+        position: str | None = None,
+        name: str | None = None,
+        key_valid_from: str = REGISTRY_EPOCH,
+    ) -> Actor:
+        """Register an official and bind a fresh key to them."""
+        actor = Actor(official_id, SigningKey.generate())
+        self.ok(
+            "official.registered",
+            f"official:{official_id}",
+            agency.registrar,
+            {
+                "full_name": name or f"Nguyễn Văn {official_id}",
+                "agency_id": agency.id,
+                "unit_id": unit or agency.root_unit,
+                "position": position or ("Trưởng phòng" if head else "Chuyên viên"),
+                "is_head": head,
+            },
+        )
+        self.bind_key(actor, agency, actor.key, valid_from=key_valid_from)
+        return actor
+
+    def bind_key(
+        self,
+        actor: Actor,
+        agency: AgencyHandle,
+        key: SigningKey,
+        *,
+        valid_from: str = REGISTRY_EPOCH,
+        **kw: Any,
+    ) -> dict[str, Any]:
+        return self.ok(
+            "key.bound",
+            f"official:{actor.id}",
+            agency.registrar,
+            {"public_key": key.public_b64, "valid_from": valid_from},
+            **kw,
+        )
+
+    def grant(self, official: Actor, agency: AgencyHandle, *codes: str, **kw: Any) -> None:
+        self.ok(
+            "competence.granted",
+            f"official:{official.id}",
+            agency.registrar,
+            {"procedure_codes": list(codes or [PROCEDURE]), "legal_basis": "Quyết định 12/QĐ-UBND"},
+            **kw,
+        )
+
+    def delegate(
+        self,
+        grantor: Actor,
+        grantee: Actor,
+        kind: str,
+        *codes: str,
+        valid_from: str = REGISTRY_EPOCH,
+        valid_until: str = "2030-01-01T00:00:00+07:00",
+    ) -> str:
+        receipt = self.ok(
+            "delegation.granted",
+            f"official:{grantor.id}",
+            grantor,
+            {
+                "grantee": grantee.id,
+                "kind": kind,
+                "procedure_codes": list(codes or [PROCEDURE]),
+                "valid_from": valid_from,
+                "valid_until": valid_until,
+                "instrument_no": "15/QĐ-UQ",
+            },
+        )
+        return str(receipt["event_id"])
+
+    # --- matters -----------------------------------------------------------------------
+
+    def open_matter(
+        self, matter_id: str, opener: Actor, agency: AgencyHandle, *, code: str = PROCEDURE
+    ) -> str:
+        subject = f"matter:{matter_id}"
+        self.ok(
+            "matter.opened",
+            subject,
+            opener,
+            {
+                "title": "Cấp giấy chứng nhận quyền sử dụng đất",
+                "procedure_code": code,
+                "agency_id": agency.id,
+                "deadline_working_days": 5,
+                "applicant_ref": "HS-0001",
+            },
+        )
+        return subject
+
+
+__all__ = ["Actor", "AgencyHandle", "Node", "World", "envelope_hash", "problem_slug"]

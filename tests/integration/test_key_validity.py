@@ -24,10 +24,13 @@ def desk(world: World) -> tuple[AgencyHandle, Actor, Actor]:
     return agency, head, officer
 
 
-def _revoke(world: World, agency: AgencyHandle, who: Actor, effective_at: datetime,
-            reason: str) -> None:
+def _revoke(
+    world: World, agency: AgencyHandle, who: Actor, effective_at: datetime, reason: str
+) -> None:
     world.ok(
-        "key.revoked", f"official:{who.id}", agency.registrar,
+        "key.revoked",
+        f"official:{who.id}",
+        agency.registrar,
         {"key_id": who.key.key_id, "effective_at": instant(effective_at), "reason": reason},
         occurred_at=instant(_now()),
     )
@@ -42,7 +45,10 @@ def test_a_retired_key_still_signs_what_it_dated_before_retirement_within_the_gr
     _revoke(world, agency, officer, effective, "retired")
     # Signed an hour before retirement, arriving a day later: within the 7-day grace.
     world.ok(
-        "supplement.requested", matter, officer, {"items": ["Bản sao sổ hộ khẩu"]},
+        "supplement.requested",
+        matter,
+        officer,
+        {"items": ["Bản sao sổ hộ khẩu"]},
         occurred_at=instant(effective - timedelta(hours=1)),
     )
 
@@ -56,8 +62,13 @@ def test_a_retired_key_cannot_sign_anything_dated_at_or_after_its_retirement(
     _revoke(world, agency, officer, effective, "retired")
     for occurred in (effective, effective + timedelta(minutes=30)):
         problem = world.reject(
-            422, "key-not-valid", "supplement.requested", matter, officer,
-            {"items": ["Bản sao"]}, occurred_at=instant(occurred),
+            422,
+            "key-not-valid",
+            "supplement.requested",
+            matter,
+            officer,
+            {"items": ["Bản sao"]},
+            occurred_at=instant(occurred),
         )
         assert "retired" in problem["detail"]
 
@@ -71,8 +82,13 @@ def test_a_retired_key_is_refused_once_the_grace_has_passed_even_for_older_state
     _revoke(world, agency, officer, effective, "retired")
     # Dated before retirement, but recorded more than 7 days after it.
     world.reject(
-        422, "key-not-valid", "supplement.requested", matter, officer,
-        {"items": ["Bản sao"]}, occurred_at=instant(effective - timedelta(hours=1)),
+        422,
+        "key-not-valid",
+        "supplement.requested",
+        matter,
+        officer,
+        {"items": ["Bản sao"]},
+        occurred_at=instant(effective - timedelta(hours=1)),
     )
 
 
@@ -84,8 +100,13 @@ def test_a_compromised_key_signs_nothing_recorded_after_its_revocation_not_even_
     # Effective tomorrow, yet compromise stops the key at once: a thief would backdate.
     _revoke(world, agency, officer, _now() + timedelta(days=1), "compromised")
     problem = world.reject(
-        422, "key-not-valid", "supplement.requested", matter, officer,
-        {"items": ["Bản sao"]}, occurred_at=world.at(),
+        422,
+        "key-not-valid",
+        "supplement.requested",
+        matter,
+        officer,
+        {"items": ["Bản sao"]},
+        occurred_at=world.at(),
     )
     assert "compromised" in problem["detail"]
 
@@ -100,8 +121,14 @@ def test_a_new_key_bound_after_a_compromise_signs_again(
 
     fresh = SigningKey.generate()
     world.bind_key(officer, agency, fresh, occurred_at=instant(_now()))
-    world.ok("supplement.requested", matter, officer, {"items": ["Bản sao"]},
-             key=fresh, occurred_at=instant(_now()))
+    world.ok(
+        "supplement.requested",
+        matter,
+        officer,
+        {"items": ["Bản sao"]},
+        key=fresh,
+        occurred_at=instant(_now()),
+    )
 
 
 def test_a_key_is_not_valid_before_its_valid_from(world: World) -> None:
@@ -109,10 +136,17 @@ def test_a_key_is_not_valid_before_its_valid_from(world: World) -> None:
     officer = world.official("chuyen.vien", agency, key_valid_from="2026-06-01T00:00:00+07:00")
     # The world clock is in March 2026, before the key's valid_from.
     problem = world.reject(
-        422, "key-not-valid", "matter.opened", "matter:M-1", officer,
+        422,
+        "key-not-valid",
+        "matter.opened",
+        "matter:M-1",
+        officer,
         {
-            "title": "Cấp phép xây dựng", "procedure_code": "1.009994", "agency_id": agency.id,
-            "deadline_working_days": 15, "applicant_ref": "HS-7",
+            "title": "Cấp phép xây dựng",
+            "procedure_code": "1.009994",
+            "agency_id": agency.id,
+            "deadline_working_days": 15,
+            "applicant_ref": "HS-7",
         },
     )
     assert "valid from" in problem["detail"]
@@ -149,20 +183,30 @@ def test_a_backdated_competence_grant_never_changes_a_finding_already_given(
     matter = world.open_matter("M-1", officer, agency)
     before_decision = world.at()
     first = world.ok(
-        "decision.recorded", matter, officer,
-        {"outcome": "approved", "summary": "Cấp giấy", "legal_basis": "Luật Đất đai 2024",
-         "capacity": "own"},
+        "decision.recorded",
+        matter,
+        officer,
+        {
+            "outcome": "approved",
+            "summary": "Cấp giấy",
+            "legal_basis": "Luật Đất đai 2024",
+            "capacity": "own",
+        },
     )
     # The registrar now records a grant dated before that decision.
     world.grant(officer, agency, occurred_at=before_decision)
     second = world.ok(
-        "decision.recorded", matter, officer,
-        {"outcome": "approved", "summary": "Cấp lại", "legal_basis": "Luật Đất đai 2024",
-         "capacity": "own"},
+        "decision.recorded",
+        matter,
+        officer,
+        {
+            "outcome": "approved",
+            "summary": "Cấp lại",
+            "legal_basis": "Luật Đất đai 2024",
+            "capacity": "own",
+        },
     )
-    findings = {
-        v.entry.record.event_id: v.assessment for v in replay(world.ledger.iter_records())
-    }
+    findings = {v.entry.record.event_id: v.assessment for v in replay(world.ledger.iter_records())}
     # Judged against the registry as it stood at its index: still no competence.
     assert findings[first["event_id"]].competence is not None
     assert findings[first["event_id"]].competence.basis == "none"

@@ -19,9 +19,16 @@ def test_nfc_and_nfd_names_are_stored_and_served_exactly_as_signed(world: World)
     signed = {}
     for official_id, name in (("tuyet.nfc", nfc), ("tuyet.nfd", nfd)):
         env = world.envelope(
-            "official.registered", f"official:{official_id}", agency.registrar,
-            {"full_name": name, "agency_id": agency.id, "unit_id": agency.root_unit,
-             "position": "Chuyên viên chính", "is_head": False},
+            "official.registered",
+            f"official:{official_id}",
+            agency.registrar,
+            {
+                "full_name": name,
+                "agency_id": agency.id,
+                "unit_id": agency.root_unit,
+                "position": "Chuyên viên chính",
+                "is_head": False,
+            },
         )
         assert world.post(env).status_code == 201
         signed[official_id] = (name, jcs(env["statement"]))

@@ -16,9 +16,14 @@ store, all in the same transaction.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import re
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -30,6 +35,8 @@ from eventsourcing.sqlite import (
     SQLiteDatastore,
     SQLiteTransaction,
 )
+from psycopg.errors import DuplicateObject
+from psycopg.sql import SQL
 
 from ledger.errors import ConfigurationError
 
@@ -231,6 +238,12 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
         super().__init__(datastore, events_table_name)
         self._define_queries(events_table_name, self.log_table, "e.rowid = l.notification_id", "?")
 
+    def create_table(self) -> None:
+        # A fresh file is switched to WAL on the first connection, which fails at once
+        # ("database is locked") when another process does the same: serialise it.
+        with _file_lock(self.datastore.pool.db_name):
+            super().create_table()
+
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
         statements += [
@@ -276,6 +289,19 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
             return _records(session.last_index, entries)
 
 
+@contextlib.contextmanager
+def _file_lock(db_name: str) -> Iterator[None]:
+    """An exclusive lock between processes of this machine, named after the database."""
+    name = hashlib.sha256(db_name.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"accountability-ledger-{name}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class _ImmediateTransaction(SQLiteTransaction):
     """The library's transaction, but taking SQLite's write lock at ``BEGIN``."""
 
@@ -301,8 +327,6 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         events = f'{schema}."{events_table_name}"'
         log = f'{schema}."{self.log_table}"'
         self._define_queries(events, log, "e.notification_id = l.notification_id", "%s")
-        from psycopg.sql import SQL
-
         self.sql_create_statements += [
             SQL(
                 f"CREATE TABLE IF NOT EXISTS {log} ("
@@ -322,15 +346,18 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         ]
 
     def create_table(self) -> None:
-        # CREATE … IF NOT EXISTS races between processes (pg_type unique violations):
-        # serialise creation with a session advisory lock held on its own connection.
-        with self.datastore.get_connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (_CREATE_TABLE_LOCK,))
-            try:
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.datastore.schema}"')
-                super().create_table()
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATE_TABLE_LOCK,))
+        # CREATE … IF NOT EXISTS races between processes (pg_type unique violations), so
+        # everything is created in one transaction holding an advisory lock, on one
+        # connection (a pool of one must do).
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (_CREATE_TABLE_LOCK,))
+            curs.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.datastore.schema}"')
+            for statement in self.sql_create_statements:
+                if "CREATE TYPE" in statement.as_string():
+                    with contextlib.suppress(DuplicateObject), conn.transaction():
+                        curs.execute(statement, prepare=False)
+            self._create_table(curs)
+        self.datastore.register_type_adapters()
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,17 +16,40 @@ from ledger.datadir import open_ledger
 from ledger.settings import Settings
 
 
-def create_app(settings: Settings | None = None, *, ledger_: Ledger | None = None) -> FastAPI:
-    """The API for ``settings`` (default: from the environment), or around a given ledger."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    ledger_: Ledger | None = None,
+    integrate: bool | None = None,
+) -> FastAPI:
+    """The API for ``settings`` (default: from the environment), or around a given ledger.
+
+    Unless ``integrate`` is false (default: ``settings.integrate``), the process also tries
+    to become the log's integrator, in a background thread; only one process succeeds.
+    """
     settings = settings or Settings.load()
+    integrating = settings.integrate if integrate is None else integrate
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = ledger_ is None
         app.state.ledger = open_ledger(settings)[0] if ledger_ is None else ledger_
+        stop = threading.Event()
+        integrator = None
+        if integrating and app.state.ledger.transparency is not None:
+            integrator = threading.Thread(
+                target=app.state.ledger.transparency.run,
+                args=(stop,),
+                name="log-integrator",
+                daemon=True,
+            )
+            integrator.start()
         try:
             yield
         finally:
+            stop.set()
+            if integrator is not None:
+                integrator.join(timeout=10)
             if owned:
                 app.state.ledger.close()
 

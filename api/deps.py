@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ledger.application import Ledger
-from ledger.errors import PayloadTooLarge, UnsupportedMediaType
+from ledger.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from ledger.settings import Settings
+from ledger.transparency import TransparencyLog
 
 
 def get_ledger(request: Request) -> Ledger:
@@ -21,7 +22,15 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_log(request: Request) -> TransparencyLog:
+    ledger: Ledger = request.app.state.ledger
+    if ledger.transparency is None:
+        raise NotFound("this process serves no transparency log")
+    return ledger.transparency
+
+
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+LogDep = Annotated[TransparencyLog, Depends(get_log)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

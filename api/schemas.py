@@ -19,6 +19,18 @@ class ReceiptOut(BaseModel):
     leaf_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     envelope_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     recorded_at: str
+    signed_entry_timestamp: str | None = Field(
+        default=None, description="the log's signed promise to include the entry (DESIGN §5)"
+    )
+
+
+class AttestationOut(BaseModel):
+    origin: str
+    subject: str
+    seq: int
+    envelope_hash: str
+    tree_size: int
+    signature: str
 
 
 class HeadOut(BaseModel):
@@ -29,6 +41,7 @@ class HeadOut(BaseModel):
     leaf_hash: str
     index: int
     occurred_at: str
+    attestation: AttestationOut | None = None
 
 
 class SubjectEntryOut(BaseModel):
@@ -51,6 +64,37 @@ class LogEntryOut(BaseModel):
 
 class LogEntriesOut(BaseModel):
     entries: list[LogEntryOut]
+
+
+class LogKeyOut(BaseModel):
+    origin: str
+    vkey: str
+    genesis_leaf_hash: str | None
+
+
+class InclusionProofOut(BaseModel):
+    index: int
+    tree_size: int
+    leaf_hash: str
+    hashes: list[str] = Field(description="from the leaf up")
+
+
+class ConsistencyProofOut(BaseModel):
+    first: int
+    second: int
+    hashes: list[str]
+
+
+class CosignaturesOut(BaseModel):
+    tree_size: int
+    accepted: list[str] = Field(description="the witnesses whose cosignatures were kept")
+
+
+class WaitedReceiptOut(ReceiptOut):
+    """A receipt with the checkpoint that includes the entry and the proof against it."""
+
+    checkpoint: str
+    inclusion_proof: InclusionProofOut
 
 
 class ProblemOut(BaseModel):

@@ -27,6 +27,8 @@ keys_app = typer.Typer(
     help="Ed25519 keys for officials, registrars and roots.", no_args_is_help=True
 )
 app.add_typer(keys_app, name="keys")
+log_app = typer.Typer(help="The transparency log.", no_args_is_help=True)
+app.add_typer(log_app, name="log")
 
 err = Console(stderr=True)
 
@@ -148,8 +150,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
+    no_integrate: Annotated[
+        bool,
+        typer.Option("--no-integrate", help="Leave log integration to `ledgerctl log integrate`."),
+    ] = False,
 ) -> None:
-    """Serve the HTTP API."""
+    """Serve the HTTP API (and, unless --no-integrate, integrate the log in one worker)."""
     import uvicorn
 
     from ledger.datadir import open_ledger
@@ -162,6 +168,8 @@ def serve(
     os.environ["LEDGER_DATA_DIR"] = str(settings.data_dir)
     if settings.database_url:
         os.environ["LEDGER_DATABASE_URL"] = settings.database_url
+    if no_integrate:
+        os.environ["LEDGER_INTEGRATE"] = "false"
     uvicorn.run(
         "api.app:create_app_from_environment",
         factory=True,
@@ -249,6 +257,135 @@ def append(
                 err.print(f"[red]{response.status_code}[/] {response.text}", highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+@log_app.command("integrate")
+def log_integrate(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    once: Annotated[bool, typer.Option(help="Integrate what is stored, sign, and exit.")] = False,
+) -> None:
+    """Integrate stored entries into the tree and sign checkpoints, until stopped.
+
+    Exactly one integrator runs per log: a second one waits, and takes over if the first
+    stops.
+    """
+    import signal
+    import threading
+
+    from ledger.datadir import open_ledger
+
+    settings = _settings(data_dir, database_url)
+    try:
+        ledger, _ = open_ledger(settings, warm=False)
+    except ConfigurationError as e:
+        raise _fail(str(e)) from None
+    transparency = ledger.transparency
+    assert transparency is not None
+    try:
+        if once:
+            with transparency.recorder.integrator_lock() as held:
+                if not held:
+                    raise _fail("another process integrates this log")
+                checkpoint = transparency.step()
+            size = transparency.recorder.tree_size()
+            err.print(
+                f"tree size {size}; "
+                + (
+                    f"signed a checkpoint of size {checkpoint.size}"
+                    if checkpoint
+                    else "no new checkpoint"
+                ),
+                highlight=False,
+            )
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        err.print(f"integrating {transparency.origin}; stop with Ctrl-C", highlight=False)
+        while not stop.is_set():
+            if not transparency.run(stop):
+                stop.wait(2.0)  # another integrator holds the log: stand by
+    finally:
+        ledger.close()
+
+
+@app.command()
+def verify(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    url: Annotated[
+        str | None, typer.Option(help="Audit a running ledger over HTTP instead of a database.")
+    ] = None,
+    vkey: Annotated[
+        str | None, typer.Option(help="The log's vkey to trust (default: the log key on file).")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="LEDGER_TOKEN", help="Bearer token (--url).", show_default=False),
+    ] = None,
+) -> None:
+    """Re-verify the whole ledger from its stored entries; exit 1 naming the first failure."""
+    from cli.verify import run_verify
+
+    code = run_verify(
+        settings=None if url else _settings(data_dir, database_url),
+        url=url,
+        vkey=vkey,
+        token=token,
+        console=err,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def witness(
+    url: Annotated[str, typer.Option(help="The log's base URL.")],
+    log_vkey: Annotated[str, typer.Option(help="The log's vkey (GET /v1/log/key).")],
+    key: Annotated[Path, typer.Option(help="The witness's private key (PEM).")],
+    name: Annotated[str, typer.Option(help="The witness's key name, e.g. thanh-tra.example.")],
+    state: Annotated[
+        Path, typer.Option(help="Where the witness keeps the last cosigned checkpoint.")
+    ] = Path("witness-state.json"),
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls.")] = 5.0,
+    once: Annotated[bool, typer.Option(help="Check and cosign once, then exit.")] = False,
+    print_vkey: Annotated[
+        bool, typer.Option("--print-vkey", help="Print this witness's vkey and exit.")
+    ] = False,
+) -> None:
+    """Follow a log; cosign each new checkpoint consistent with the last one cosigned."""
+    import time
+
+    from ledger.note import parse_verifier
+    from ledger.witness import Witness, WitnessRefusal, witness_vkey
+
+    try:
+        signing_key = SigningKey.load(key)
+    except (OSError, ValueError) as e:
+        raise _fail(f"cannot read the key {key}: {e}") from None
+    if print_vkey:
+        sys.stdout.write(witness_vkey(name, signing_key) + "\n")
+        return
+    try:
+        verifier = parse_verifier(log_vkey)
+    except ValueError as e:
+        raise _fail(f"--log-vkey: {e}") from None
+    with httpx.Client(base_url=url, timeout=30.0) as http:
+        follower = Witness(log=verifier, key=signing_key, name=name, state_path=state, http=http)
+        while True:
+            try:
+                checkpoint = follower.step()
+            except WitnessRefusal as e:
+                raise _fail(f"refusing to cosign: {e}", code=1) from None
+            except httpx.HTTPError as e:
+                err.print(f"[yellow]{url}: {e}[/]", highlight=False)
+                checkpoint = None
+            if checkpoint is not None:
+                sys.stdout.write(f"cosigned {checkpoint.origin} size {checkpoint.size}\n")
+                sys.stdout.flush()
+            if once:
+                return
+            time.sleep(interval)
 
 
 def main() -> None:

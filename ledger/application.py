@@ -36,6 +36,7 @@ from ledger.state import Assessment, Authorizer, LedgerState, TimeRules
 from ledger.statements import Envelope, parse_envelope
 from ledger.storage import LedgerRecorder, LogRecord, NewEntry, WriteSession, library_environment
 from ledger.times import ONE_MICROSECOND, format_recorded_at, parse_instant, utc_now
+from ledger.transparency import TransparencyLog
 
 
 @dataclass(frozen=True)
@@ -87,21 +88,30 @@ class Receipt:
     leaf_hash: str
     envelope_hash: str
     recorded_at: str
+    signed_entry_timestamp: str | None = None
 
     @classmethod
-    def of(cls, record: LogRecord) -> Receipt:
+    def of(cls, record: LogRecord, log: TransparencyLog | None = None) -> Receipt:
+        """The receipt of a stored entry, with the log's signed promise when it can sign."""
+        leaf = record.leaf_hash.hex()
+        promise = None
+        if log is not None and log.log_key is not None:
+            promise = log.signed_entry_timestamp(
+                record.event_id, record.index, leaf, record.recorded_at
+            )
         return cls(
             event_id=record.event_id,
             subject=record.subject,
             seq=record.seq,
             index=record.index,
-            leaf_hash=record.leaf_hash.hex(),
+            leaf_hash=leaf,
             envelope_hash=record.envelope_hash.hex(),
             recorded_at=record.recorded_at,
+            signed_entry_timestamp=promise,
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "event_id": self.event_id,
             "subject": self.subject,
             "seq": self.seq,
@@ -110,6 +120,9 @@ class Receipt:
             "envelope_hash": self.envelope_hash,
             "recorded_at": self.recorded_at,
         }
+        if self.signed_entry_timestamp is not None:
+            body["signed_entry_timestamp"] = self.signed_entry_timestamp
+        return body
 
 
 @dataclass(frozen=True)
@@ -146,6 +159,11 @@ class Ledger(Application[str]):
         self._clock = clock
         self._write_lock = threading.Lock()
         self._state = LedgerState(expected_log_vkey=log_vkey, time_rules=time_rules)
+        self.transparency: TransparencyLog | None = None
+
+    def attach_log(self, log: TransparencyLog) -> None:
+        """The transparency log over this ledger's entries (receipts carry its promise)."""
+        self.transparency = log
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # One source of configuration: our settings, not stray process variables.
@@ -207,7 +225,9 @@ class Ledger(Application[str]):
                 self._state.rollback(mark)
                 raise
             self._state.commit()
-        return AppendResult(Receipt.of(records[0]), replayed=False, assessment=assessments[0])
+        return AppendResult(
+            Receipt.of(records[0], self.transparency), replayed=False, assessment=assessments[0]
+        )
 
     def _preverify(self, envelope: Envelope) -> bytes | None:
         """Verify against the key this process knows (outside the lock); the key if it passed."""
@@ -230,7 +250,7 @@ class Ledger(Application[str]):
                 "other bytes; choose a new event_id for a new statement",
                 index=record.index,
             )
-        return AppendResult(Receipt.of(record), replayed=True)
+        return AppendResult(Receipt.of(record, self.transparency), replayed=True)
 
     def _next_recorded_at(self) -> datetime:
         now = self._clock()
@@ -279,7 +299,7 @@ class Ledger(Application[str]):
         record = self.recorder.record_by_event_id(event_id)
         if record is None:
             raise NotFound(f"no stored event has event_id {event_id}")
-        return Receipt.of(record)
+        return Receipt.of(record, self.transparency)
 
     def head(self, subject: str) -> LogRecord | None:
         return self.recorder.head(subject)

@@ -20,11 +20,12 @@ from ledger.client import envelope, make_statement
 from ledger.crypto import SigningKey, b64encode, key_id
 from ledger.entries import decode_entry
 from ledger.errors import ConfigurationError
-from ledger.note import check_key_name, format_vkey
+from ledger.note import check_key_name, format_vkey, parse_verifier
 from ledger.settings import Settings
 from ledger.state import TimeRules
 from ledger.statements import LedgerGenesis
 from ledger.times import parse_instant
+from ledger.transparency import TransparencyLog
 
 GENESIS_STATEMENT_FILE = "genesis-statement.json"
 
@@ -77,6 +78,15 @@ def open_ledger(settings: Settings, *, warm: bool = True) -> tuple[Ledger, Genes
         raise ConfigurationError(
             f"{settings.log_key_path} is not the log key named in the genesis ({genesis.log_vkey})"
         )
+    ledger.attach_log(
+        TransparencyLog(
+            ledger.recorder,
+            origin=genesis.origin,
+            log_key=log_key,
+            witnesses=[parse_verifier(v) for v in settings.witness_vkeys],
+            checkpoint_interval=settings.checkpoint_interval_seconds,
+        )
+    )
     if warm:
         ledger.warm_up()
     return ledger, genesis

@@ -130,13 +130,10 @@ def new_nodes(index: int, leaf: bytes, nodes: Mapping[NodeId, bytes]) -> list[tu
     """The full subtrees completed by appending leaf ``index`` (the leaf itself first)."""
     created: list[tuple[NodeId, bytes]] = [((0, index), leaf)]
     level, i, current = 0, index, leaf
-    lookup = dict(nodes)
-    while i % 2 == 1:
-        left = lookup[(level, i - 1)]
-        current = hash_children(left, current)
+    while i % 2 == 1:  # a right child completes its parent; left siblings are all stored
+        current = hash_children(nodes[(level, i - 1)], current)
         level, i = level + 1, i // 2
         created.append(((level, i), current))
-        lookup[(level, i)] = current
     return created
 
 

@@ -38,6 +38,21 @@ class Settings(BaseSettings):
     future_skew_seconds: int = Field(default=300, ge=0, le=86400)
     out_of_order_seconds: int = Field(default=900, ge=0, le=86400)
     recorded_late_hours: int = Field(default=24, ge=1, le=24 * 365)
+    checkpoint_interval_seconds: float = Field(default=0.5, gt=0, le=1.0)
+    integrate: bool = Field(default=True, description="integrate the log in the server")
+    witness_vkeys: list[str] = Field(
+        default_factory=list, description="cosignature/v1 vkeys of the witnesses to accept"
+    )
+
+    @field_validator("witness_vkeys")
+    @classmethod
+    def _witness_keys(cls, values: list[str]) -> list[str]:
+        from ledger.note import COSIGNATURE_V1_ALGORITHM, parse_verifier
+
+        for value in values:
+            if parse_verifier(value).algorithm != COSIGNATURE_V1_ALGORITHM:
+                raise ValueError(f"{value} is not a cosignature/v1 (type 0x04) vkey")
+        return values
 
     @field_validator("database_url")
     @classmethod

@@ -21,7 +21,7 @@ import fcntl
 import hashlib
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,7 +38,9 @@ from eventsourcing.sqlite import (
 from psycopg.errors import DuplicateObject
 from psycopg.sql import SQL
 
-from ledger.errors import ConfigurationError
+from ledger import merkle
+from ledger.errors import ConfigurationError, IntegrityError
+from ledger.merkle import NodeId
 
 # pg_advisory_lock key serialising table creation across processes ("ledger" in ASCII).
 _CREATE_TABLE_LOCK = 0x6C6564676572
@@ -76,6 +78,22 @@ class NewEntry:
     envelope_hash: bytes
     recorded_at: str
     entry: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A signed checkpoint as kept: its size, root and the whole signed note."""
+
+    size: int
+    root: bytes
+    note: str
+    signed_at: str
+
+
+def _checkpoint(row: Any) -> StoredCheckpoint:
+    return StoredCheckpoint(
+        int(row["tree_size"]), bytes(row["root"]), str(row["note"]), str(row["signed_at"])
+    )
 
 
 class WriteSession(Protocol):
@@ -129,21 +147,25 @@ class _Session:
 
 
 class LedgerRecorder(ApplicationRecorder):
-    """The ledger's reads and writes on top of a library application recorder."""
+    """The ledger's reads and writes on top of a library application recorder.
+
+    Side tables, named after the library's events table ``<events>``:
+    ``<events>_log`` (the dense index), ``<events>_tree`` (every full subtree of the
+    Merkle tree, by level and index), ``<events>_tree_size`` (how many leaves are
+    integrated), ``<events>_checkpoints`` (every signed checkpoint) and
+    ``<events>_cosignatures`` (witnesses' lines, by checkpoint size and key name).
+    """
 
     log_table: str
-    sql_last: str
-    sql_after: str
-    sql_by_event_id: str
-    sql_by_leaf_hash: str
-    sql_head: str
-    sql_subject: str
-    sql_range: str
-    sql_size: str
-    sql_insert_log: str
-    sql_max_index: str
+    placeholder: str
 
-    def _define_queries(self, events: str, log: str, join: str, p: str) -> None:
+    def _define(
+        self, events: str, name: Callable[[str], str], join: str, p: str, integer: str, blob: str
+    ) -> list[str]:
+        """Define the queries over the side tables; return their DDL."""
+        self.placeholder = p
+        log, tree, tree_size = name("log"), name("tree"), name("tree_size")
+        checkpoints, cosignatures = name("checkpoints"), name("cosignatures")
         base = f"SELECT {_COLUMNS}, e.state FROM {log} l JOIN {events} e ON {join} "
         self.sql_last = f"SELECT log_index, recorded_at FROM {log} ORDER BY log_index DESC LIMIT 1"
         self.sql_after = (
@@ -152,6 +174,9 @@ class LedgerRecorder(ApplicationRecorder):
         self.sql_by_event_id = base + f"WHERE l.event_id = {p}"
         self.sql_by_leaf_hash = base + f"WHERE l.leaf_hash = {p}"
         self.sql_head = base + f"WHERE l.subject = {p} ORDER BY l.seq DESC LIMIT 1"
+        self.sql_head_below = (
+            base + f"WHERE l.subject = {p} AND l.log_index < {p} ORDER BY l.seq DESC LIMIT 1"
+        )
         self.sql_subject = base + f"WHERE l.subject = {p} AND l.seq > {p} ORDER BY l.seq LIMIT {p}"
         self.sql_range = (
             base + f"WHERE l.log_index >= {p} AND l.log_index < {p} ORDER BY l.log_index"
@@ -162,6 +187,60 @@ class LedgerRecorder(ApplicationRecorder):
             f"INSERT INTO {log} (log_index, notification_id, event_id, subject, seq, "
             f"leaf_hash, envelope_hash, recorded_at) VALUES ({', '.join([p] * 8)})"
         )
+        self.sql_leaves = (
+            f"SELECT log_index, leaf_hash FROM {log} WHERE log_index >= {p} "
+            f"AND log_index < {p} ORDER BY log_index"
+        )
+        self.sql_nodes_at = f"SELECT level, idx, hash FROM {tree} WHERE "
+        self.sql_nodes_range = (
+            f"SELECT level, idx, hash FROM {tree} WHERE level = {p} AND idx >= {p} "
+            f"AND idx < {p} ORDER BY idx"
+        )
+        self.sql_insert_node = f"INSERT INTO {tree} (level, idx, hash) VALUES ({p}, {p}, {p})"
+        self.sql_tree_size = f"SELECT size FROM {tree_size} WHERE id = 1"
+        self.sql_set_tree_size = (
+            f"INSERT INTO {tree_size} (id, size) VALUES (1, {p}) "
+            "ON CONFLICT (id) DO UPDATE SET size = excluded.size"
+        )
+        self.sql_insert_checkpoint = (
+            f"INSERT INTO {checkpoints} (tree_size, root, note, signed_at) "
+            f"VALUES ({p}, {p}, {p}, {p}) ON CONFLICT (tree_size) DO NOTHING"
+        )
+        cp = f"SELECT tree_size, root, note, signed_at FROM {checkpoints} "
+        self.sql_latest_checkpoint = cp + "ORDER BY tree_size DESC LIMIT 1"
+        self.sql_checkpoint = cp + f"WHERE tree_size = {p}"
+        self.sql_checkpoints = cp + f"WHERE tree_size > {p} ORDER BY tree_size LIMIT {p}"
+        self.sql_insert_cosignature = (
+            f"INSERT INTO {cosignatures} (tree_size, key_name, line, cosigned_at) "
+            f"VALUES ({p}, {p}, {p}, {p}) ON CONFLICT (tree_size, key_name) DO NOTHING"
+        )
+        self.sql_cosignatures = (
+            f"SELECT key_name, line, cosigned_at FROM {cosignatures} WHERE tree_size = {p} "
+            "ORDER BY key_name"
+        )
+        self.sql_latest_cosigned = f"SELECT MAX(tree_size) AS size FROM {cosignatures}"
+        return [
+            f"CREATE TABLE IF NOT EXISTS {log} ("
+            f"log_index {integer} PRIMARY KEY, "
+            f"notification_id {integer} NOT NULL UNIQUE, "
+            "event_id TEXT UNIQUE, "
+            "subject TEXT, "
+            f"seq {integer}, "
+            f"leaf_hash {blob} UNIQUE, "
+            f"envelope_hash {blob}, "
+            "recorded_at TEXT)",
+            f'CREATE UNIQUE INDEX IF NOT EXISTS "{self.log_table}_subject_seq" '
+            f"ON {log} (subject, seq)",
+            f"CREATE TABLE IF NOT EXISTS {tree} (level INTEGER NOT NULL, idx {integer} NOT NULL, "
+            f"hash {blob} NOT NULL, PRIMARY KEY (level, idx))",
+            f"CREATE TABLE IF NOT EXISTS {tree_size} (id INTEGER PRIMARY KEY CHECK (id = 1), "
+            f"size {integer} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {checkpoints} (tree_size {integer} PRIMARY KEY, "
+            f"root {blob} NOT NULL, note TEXT NOT NULL, signed_at TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {cosignatures} (tree_size {integer} NOT NULL, "
+            f"key_name TEXT NOT NULL, line TEXT NOT NULL, cosigned_at {integer} NOT NULL, "
+            "PRIMARY KEY (tree_size, key_name))",
+        ]
 
     def _log_rows(
         self, cursor: Any, notification_ids: Sequence[int], entries: Sequence[NewEntry] | None
@@ -229,6 +308,125 @@ class LedgerRecorder(ApplicationRecorder):
         """Take the write lock, let ``build`` decide what to store, store it; one transaction."""
         raise NotImplementedError
 
+    def _write(self) -> contextlib.AbstractContextManager[Any]:
+        """A write transaction's cursor (SQLite: holding the write lock from the start)."""
+        raise NotImplementedError
+
+    def integrator_lock(self) -> contextlib.AbstractContextManager[bool]:
+        """Try to become this log's one integrator; yields whether this process is it."""
+        raise NotImplementedError
+
+    # The Merkle tree ---------------------------------------------------------------------
+
+    def _nodes(self, cursor: Any, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        p = self.placeholder
+        condition = " OR ".join([f"(level = {p} AND idx = {p})"] * len(wanted))
+        cursor.execute(self.sql_nodes_at + condition, [v for node in wanted for v in node])
+        found = {(row["level"], row["idx"]): bytes(row["hash"]) for row in cursor.fetchall()}
+        missing = [node for node in wanted if node not in found]
+        if missing:
+            raise IntegrityError(f"tree nodes {missing[:3]} are missing from the stored tree")
+        return found
+
+    def _tree_size(self, cursor: Any) -> int:
+        cursor.execute(self.sql_tree_size)
+        row = cursor.fetchone()
+        return 0 if row is None else int(row["size"])
+
+    def tree_size(self) -> int:
+        """How many leaves the stored tree holds (integrated entries)."""
+        rows = self._read(self.sql_tree_size)
+        return int(rows[0]["size"]) if rows else 0
+
+    def read_nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        with self._read_cursor() as cursor:
+            return self._nodes(cursor, ids)
+
+    def nodes_in_range(self, level: int, start: int, end: int) -> dict[int, bytes]:
+        """Stored nodes of ``level`` with ``start ≤ idx < end`` (the audit's comparison)."""
+        rows = self._read(self.sql_nodes_range, (level, start, end))
+        return {int(r["idx"]): bytes(r["hash"]) for r in rows}
+
+    def _read_cursor(self) -> contextlib.AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def integrate(self, max_leaves: int) -> tuple[int, int]:
+        """Add up to ``max_leaves`` stored entries to the tree; (size before, size after).
+
+        One transaction: the new full subtrees and the new size are stored together, so a
+        crash resumes where it stopped and no entry is integrated twice.
+        """
+        with self._write() as c:
+            size = self._tree_size(c)
+            c.execute(self.sql_leaves, (size, size + max_leaves))
+            rows = c.fetchall()
+            if not rows:
+                return size, size
+            nodes = self._nodes(c, merkle.root_plan(size))
+            created: list[tuple[int, int, bytes]] = []
+            for offset, row in enumerate(rows):
+                index = size + offset
+                if row["log_index"] != index:
+                    raise IntegrityError("the log index has a gap", index=index)
+                for (level, idx), value in merkle.new_nodes(index, bytes(row["leaf_hash"]), nodes):
+                    nodes[(level, idx)] = value
+                    created.append((level, idx, value))
+            c.executemany(self.sql_insert_node, created)
+            c.execute(self.sql_set_tree_size, (size + len(rows),))
+            return size, size + len(rows)
+
+    def sign_checkpoint(
+        self, sign: Callable[[int, bytes], str], signed_at: str
+    ) -> StoredCheckpoint | None:
+        """Sign and keep a checkpoint of the integrated tree, unless it is already signed."""
+        with self._write() as c:
+            size = self._tree_size(c)
+            c.execute(self.sql_latest_checkpoint)
+            latest = c.fetchone()
+            if size == 0 or (latest is not None and latest["tree_size"] >= size):
+                return None
+            root = merkle.root_from(size, self._nodes(c, merkle.root_plan(size)))
+            note = sign(size, root)
+            c.execute(self.sql_insert_checkpoint, (size, root, note, signed_at))
+            return StoredCheckpoint(size, root, note, signed_at)
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        rows = self._read(self.sql_latest_checkpoint)
+        return _checkpoint(rows[0]) if rows else None
+
+    def checkpoint(self, size: int) -> StoredCheckpoint | None:
+        rows = self._read(self.sql_checkpoint, (size,))
+        return _checkpoint(rows[0]) if rows else None
+
+    def iter_checkpoints(self, *, page: int = 1000) -> Iterator[StoredCheckpoint]:
+        after = -1
+        while True:
+            rows = self._read(self.sql_checkpoints, (after, page))
+            yield from (_checkpoint(r) for r in rows)
+            if len(rows) < page:
+                return
+            after = int(rows[-1]["tree_size"])
+
+    def add_cosignature(self, size: int, key_name: str, line: str, cosigned_at: int) -> None:
+        with self._write() as c:
+            c.execute(self.sql_insert_cosignature, (size, key_name, line, cosigned_at))
+
+    def cosignature_lines(self, size: int) -> list[str]:
+        return [str(r["line"]) for r in self._read(self.sql_cosignatures, (size,))]
+
+    def latest_cosigned_size(self) -> int | None:
+        rows = self._read(self.sql_latest_cosigned)
+        value = rows[0]["size"] if rows else None
+        return None if value is None else int(value)
+
+    def head_below(self, subject: str, tree_size: int) -> LogRecord | None:
+        """The subject's last entry with an index below ``tree_size``."""
+        rows = self._read(self.sql_head_below, (subject, tree_size))
+        return _record(rows[0]) if rows else None
+
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
     """SQLite: notification id = rowid; the write lock is ``BEGIN IMMEDIATE``."""
@@ -236,7 +434,16 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.log_table = f"{events_table_name}_log"
         super().__init__(datastore, events_table_name)
-        self._define_queries(events_table_name, self.log_table, "e.rowid = l.notification_id", "?")
+
+    def _side_tables(self) -> list[str]:
+        return self._define(
+            self.events_table_name,
+            lambda suffix: f"{self.events_table_name}_{suffix}",
+            "e.rowid = l.notification_id",
+            "?",
+            "INTEGER",
+            "BLOB",
+        )
 
     def create_table(self) -> None:
         # A fresh file is switched to WAL on the first connection, which fails at once
@@ -245,21 +452,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
             super().create_table()
 
     def construct_create_table_statements(self) -> list[str]:
-        statements = super().construct_create_table_statements()
-        statements += [
-            f"CREATE TABLE IF NOT EXISTS {self.log_table} ("
-            "log_index INTEGER PRIMARY KEY, "
-            "notification_id INTEGER NOT NULL UNIQUE, "
-            "event_id TEXT UNIQUE, "
-            "subject TEXT, "
-            "seq INTEGER, "
-            "leaf_hash BLOB UNIQUE, "
-            "envelope_hash BLOB, "
-            "recorded_at TEXT)",
-            f"CREATE UNIQUE INDEX IF NOT EXISTS {self.log_table}_subject_seq "
-            f"ON {self.log_table} (subject, seq)",
-        ]
-        return statements
+        return super().construct_create_table_statements() + self._side_tables()
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -276,6 +469,22 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
             c.execute(sql, params)
             return list(c.fetchall())
 
+    def _read_cursor(self) -> contextlib.AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=False)
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Any]:
+        with (
+            self.datastore.get_connection(commit=True) as conn,
+            _ImmediateTransaction(conn, commit=True) as c,
+        ):
+            yield c
+
+    @contextlib.contextmanager
+    def integrator_lock(self) -> Iterator[bool]:
+        with _file_lock(self.datastore.pool.db_name + "#integrator", blocking=False) as held:
+            yield held
+
     def append(self, build: Builder) -> list[LogRecord]:
         with (
             self.datastore.get_connection(commit=True) as conn,
@@ -290,14 +499,19 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
 
 
 @contextlib.contextmanager
-def _file_lock(db_name: str) -> Iterator[None]:
-    """An exclusive lock between processes of this machine, named after the database."""
+def _file_lock(db_name: str, *, blocking: bool = True) -> Iterator[bool]:
+    """An exclusive lock between processes of this machine, named after the database;
+    yields whether it is held (always, when blocking)."""
     name = hashlib.sha256(db_name.encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"accountability-ledger-{name}.lock"
     with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -322,28 +536,21 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
             )
         super().__init__(datastore, events_table_name=events_table_name)
         self.log_table = f"{events_table_name}_log"
-        self.check_identifier_length(self.log_table + "_subject_seq")
+        self.check_identifier_length(f"{events_table_name}_log_subject_seq")
         schema = f'"{datastore.schema}"'
-        events = f'{schema}."{events_table_name}"'
-        log = f'{schema}."{self.log_table}"'
-        self._define_queries(events, log, "e.notification_id = l.notification_id", "%s")
-        self.sql_create_statements += [
-            SQL(
-                f"CREATE TABLE IF NOT EXISTS {log} ("
-                "log_index bigint PRIMARY KEY, "
-                "notification_id bigint NOT NULL UNIQUE, "
-                "event_id text UNIQUE, "
-                "subject text, "
-                "seq bigint, "
-                "leaf_hash bytea UNIQUE, "
-                "envelope_hash bytea, "
-                "recorded_at text)"
-            ).format(),
-            SQL(
-                f'CREATE UNIQUE INDEX IF NOT EXISTS "{self.log_table}_subject_seq" '
-                f"ON {log} (subject, seq)"
-            ).format(),
-        ]
+
+        def name(suffix: str) -> str:
+            return f'{schema}."{events_table_name}_{suffix}"'
+
+        ddl = self._define(
+            f'{schema}."{events_table_name}"',
+            name,
+            "e.notification_id = l.notification_id",
+            "%s",
+            "bigint",
+            "bytea",
+        )
+        self.sql_create_statements += [SQL(statement).format() for statement in ddl]
 
     def create_table(self) -> None:
         # CREATE … IF NOT EXISTS races between processes (pg_type unique violations), so
@@ -373,6 +580,38 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(sql, params)
             return list(curs.fetchall())
+
+    @contextlib.contextmanager
+    def _read_cursor(self) -> Iterator[Any]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            yield curs
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Any]:
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            yield curs
+
+    @contextlib.contextmanager
+    def integrator_lock(self) -> Iterator[bool]:
+        # A session advisory lock on a connection kept out of the pool for as long as this
+        # process integrates: if the process dies, PostgreSQL releases the lock.
+        key = int.from_bytes(
+            hashlib.sha256(f"{self.datastore.schema}.{self.log_table}".encode()).digest()[:8],
+            "big",
+            signed=True,
+        )
+        self.datastore.pool.open(wait=True)
+        conn = self.datastore.pool.getconn()
+        try:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s) AS held", (key,)).fetchone()
+            held = bool(row and row["held"])
+            try:
+                yield held
+            finally:
+                if held:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        finally:
+            self.datastore.pool.putconn(conn)
 
     def append(self, build: Builder) -> list[LogRecord]:
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+import asyncio
+import logging
+import time
+from typing import Annotated, Any
+
+from eventsourcing.persistence import PersistenceError
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.deps import LedgerDep, SettingsDep, read_json_body
-from api.schemas import ENVELOPE_SCHEMA, ReceiptOut, problems
+from api.schemas import ENVELOPE_SCHEMA, ReceiptOut, WaitedReceiptOut, problems
+from ledger.application import Receipt
+from ledger.errors import LedgerError
+from ledger.transparency import TransparencyLog
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
+log = logging.getLogger("ledger.api")
+
+WAIT_SECONDS = 10.0
+POLL_SECONDS = 0.05
 
 
 @router.post(
     "",
     status_code=201,
-    response_model=ReceiptOut,
+    response_model=ReceiptOut | WaitedReceiptOut,
     responses={
         200: {"model": ReceiptOut, "description": "an exact replay: the original receipt"},
+        202: {"model": ReceiptOut, "description": "stored, not yet in a checkpoint (wait=true)"},
         **problems(400, 403, 409, 413, 415, 422),
     },
     openapi_extra={
@@ -27,16 +41,50 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
         }
     },
 )
-async def append_event(request: Request, ledger: LedgerDep, settings: SettingsDep) -> Response:
+async def append_event(
+    request: Request,
+    ledger: LedgerDep,
+    settings: SettingsDep,
+    wait: Annotated[bool, Query(description="wait (≤ 10 s) for a checkpoint and proof")] = False,
+) -> Response:
     """Append one signed envelope; 201 with its receipt, 200 for an exact replay."""
     raw = await read_json_body(request, settings.max_request_bytes)
     result = await run_in_threadpool(ledger.append, raw)
     receipt = result.receipt
-    return JSONResponse(
-        receipt.to_json(),
-        status_code=200 if result.replayed else 201,
-        headers={"Location": f"/v1/events/{receipt.event_id}"},
-    )
+    status = 200 if result.replayed else 201
+    headers = {"Location": f"/v1/events/{receipt.event_id}"}
+    body = receipt.to_json()
+    if wait:
+        waited = await _wait_for_checkpoint(ledger.transparency, receipt)
+        if waited is None:
+            return JSONResponse(body, status_code=202, headers=headers)
+        body.update(waited)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _wait_for_checkpoint(
+    transparency: TransparencyLog | None, receipt: Receipt
+) -> dict[str, Any] | None:
+    """The checkpoint including the entry and the proof against it, or ``None`` after 10 s.
+
+    The entry is stored whatever happens here: a failure while waiting answers 202 with
+    the receipt, never a 5xx (DESIGN §5).
+    """
+    if transparency is None:
+        return None
+    deadline = time.monotonic() + WAIT_SECONDS
+    try:
+        while time.monotonic() < deadline:
+            checkpoint = await run_in_threadpool(transparency.recorder.latest_checkpoint)
+            if checkpoint is not None and checkpoint.size > receipt.index:
+                proof = await run_in_threadpool(
+                    transparency.inclusion_proof, index=receipt.index, tree_size=checkpoint.size
+                )
+                return {"checkpoint": checkpoint.note, "inclusion_proof": proof.to_json()}
+            await asyncio.sleep(POLL_SECONDS)
+    except (LedgerError, PersistenceError, OSError):
+        log.exception("waiting for the checkpoint of %s failed", receipt.event_id)
+    return None
 
 
 @router.get("/{event_id}", response_model=ReceiptOut, responses=problems(404))

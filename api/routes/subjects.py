@@ -29,21 +29,40 @@ def _subject(subject: str) -> str:
 
 
 @router.get("/{subject}/head", response_model=HeadOut, responses=problems(400, 404))
-def get_head(subject: str, ledger: LedgerDep) -> JSONResponse:
-    """The subject's last statement: what the next statement's ``seq``/``prev`` must name."""
-    record = ledger.head(_subject(subject))
+def get_head(
+    subject: str,
+    ledger: LedgerDep,
+    attest: Annotated[
+        bool, Query(description="the head as of the latest checkpoint, signed by the log")
+    ] = False,
+) -> JSONResponse:
+    """The subject's last statement: what the next statement's ``seq``/``prev`` must name.
+
+    With ``attest=true``: the last statement within the latest checkpoint's tree, and the
+    log's signed attestation that it was the subject's last at that tree size.
+    """
+    _subject(subject)
+    attestation = None
+    if attest:
+        if ledger.transparency is None:
+            raise NotFound("this process serves no transparency log")
+        attestation = ledger.transparency.attest_head(subject)
+        record = ledger.recorder.head_below(subject, attestation["tree_size"])
+    else:
+        record = ledger.head(subject)
     if record is None:
         raise NotFound(f"{subject} has no statements; its first statement has seq 0, prev null")
     statement = decode_entry(record).envelope.statement
-    return JSONResponse(
-        {
-            "seq": record.seq,
-            "envelope_hash": record.envelope_hash.hex(),
-            "leaf_hash": record.leaf_hash.hex(),
-            "index": record.index,
-            "occurred_at": statement.occurred_at,
-        }
-    )
+    body = {
+        "seq": record.seq,
+        "envelope_hash": record.envelope_hash.hex(),
+        "leaf_hash": record.leaf_hash.hex(),
+        "index": record.index,
+        "occurred_at": statement.occurred_at,
+    }
+    if attestation is not None:
+        body["attestation"] = attestation
+    return JSONResponse(body)
 
 
 @router.get("/{subject}/entries", response_model=SubjectEntriesOut, responses=problems(400))

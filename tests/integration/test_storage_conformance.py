@@ -391,7 +391,7 @@ class TestPostgresLedgerRecorderFactory(lib.InfrastructureFactoryTestCase[Postgr
     def expected_process_recorder_class(self) -> type[ProcessRecorder]:
         return PostgresProcessRecorder
 
-    def test_the_factory_creates_the_log_table_in_the_configured_schema(self) -> None:
+    def test_the_factory_creates_the_side_tables_in_the_configured_schema(self) -> None:
         self.factory.application_recorder()
         with psycopg.connect(POSTGRES_URL) as conn:
             tables = {
@@ -401,7 +401,8 @@ class TestPostgresLedgerRecorderFactory(lib.InfrastructureFactoryTestCase[Postgr
                     (self.schema,),
                 )
             }
-        assert tables == {"testcase_events", "testcase_events_log"}
+        side = {"log", "tree", "tree_size", "checkpoints", "cosignatures"}
+        assert tables == {"testcase_events"} | {f"testcase_events_{name}" for name in side}
 
     def test_a_ledger_on_a_postgres_url_stores_through_our_recorder(self) -> None:
         ledger = Ledger(self.url)

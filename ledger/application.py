@@ -92,13 +92,15 @@ class Receipt:
 
     @classmethod
     def of(cls, record: LogRecord, log: TransparencyLog | None = None) -> Receipt:
-        """The receipt of a stored entry, with the log's signed promise when it can sign."""
+        """The receipt of a stored entry, with the log's signed promise when it can sign.
+
+        ``recorded_at`` comes from the entry's bytes, the only place it is signed over.
+        """
         leaf = record.leaf_hash.hex()
+        recorded_at = split_entry(record.entry).recorded_at
         promise = None
         if log is not None and log.log_key is not None:
-            promise = log.signed_entry_timestamp(
-                record.event_id, record.index, leaf, record.recorded_at
-            )
+            promise = log.signed_entry_timestamp(record.event_id, record.index, leaf, recorded_at)
         return cls(
             event_id=record.event_id,
             subject=record.subject,
@@ -106,7 +108,7 @@ class Receipt:
             index=record.index,
             leaf_hash=leaf,
             envelope_hash=record.envelope_hash.hex(),
-            recorded_at=record.recorded_at,
+            recorded_at=recorded_at,
             signed_entry_timestamp=promise,
         )
 

@@ -109,10 +109,12 @@ def audit(
     pending: Iterator[StoredCheckpoint] = iter(checkpoints)
     next_checkpoint = next(pending, None)
     created: list[tuple[NodeId, bytes]] = []
+    unchecked: dict[int, LogRecord] = {}  # entries whose stored leaves are not yet compared
     verifier = log_verifier
 
     def check_nodes() -> Failure | None:
-        nonlocal created
+        nonlocal created, unchecked
+        entries, unchecked = unchecked, {}
         if stored_nodes is None or not created:
             created = []
             return None
@@ -127,6 +129,13 @@ def audit(
             for idx, value in sorted(expected.items()):
                 if stored.get(idx) != value:
                     what = "missing" if idx not in stored else "different"
+                    if level == 0 and idx in entries:
+                        return _entry_failure(
+                            entries[idx],
+                            f"stored tree node (level 0, index {idx}) is {what}: the tree "
+                            "holds another leaf for this entry (it was changed, moved or "
+                            "inserted, or an earlier one removed)",
+                        )
                     return Failure(
                         f"stored tree node (level {level}, index {idx}) is {what}: the "
                         "entries hash to another subtree",
@@ -161,7 +170,8 @@ def audit(
             verdict = apply_record(state, record, verify_signature)
         except IntegrityError as e:
             problem = str(e).split(": ", 1)[1] if str(e).startswith("entry ") else str(e)
-            report.failure = _entry_failure(record, problem)
+            # An earlier entry may already disagree with the stored tree: name that one.
+            report.failure = check_nodes() or _entry_failure(record, problem)
             return report
         if record.index == 0:
             body = verdict.entry.envelope.statement.body
@@ -178,9 +188,11 @@ def audit(
                 )
                 return report
         created.extend(tree.append(leaf_hash(record.entry)))
+        unchecked[record.index] = record
         report.entries += 1
         while next_checkpoint is not None and next_checkpoint.size == tree.size:
-            failure = check_checkpoint(next_checkpoint)
+            # Entries first: a bad entry is named as such, not only as a checkpoint mismatch.
+            failure = check_nodes() or check_checkpoint(next_checkpoint)
             if failure is not None:
                 report.failure = failure
                 return report

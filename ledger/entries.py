@@ -26,10 +26,11 @@ class StoredEntry:
 
     record: LogRecord
     envelope: Envelope
+    recorded_at_text: str  # as the entry's bytes say (the log table's column must agree)
 
     @property
     def recorded_at(self) -> datetime:
-        return parse_instant(self.record.recorded_at)
+        return parse_instant(self.recorded_at_text)
 
 
 def decode_entry(record: LogRecord) -> StoredEntry:
@@ -45,4 +46,14 @@ def decode_entry(record: LogRecord) -> StoredEntry:
         ) from None
     if statement.canonical != parts.statement:
         raise IntegrityError("stored statement bytes are not canonical JCS", index=record.index)
-    return StoredEntry(record, envelope)
+    if parts.recorded_at != record.recorded_at:
+        raise IntegrityError(
+            f"the log table says recorded_at {record.recorded_at} but the entry's bytes say "
+            f"{parts.recorded_at}",
+            index=record.index,
+        )
+    try:
+        parse_instant(parts.recorded_at)
+    except ValueError as e:
+        raise IntegrityError(f"recorded_at {parts.recorded_at!r} {e}", index=record.index) from None
+    return StoredEntry(record, envelope, parts.recorded_at)

@@ -51,6 +51,12 @@ def apply_record(state: LedgerState, record: LogRecord, check: SignatureCheck) -
             "the stored leaf hash is not SHA-256(0x00 || entry bytes)", index=record.index
         )
     stored = decode_entry(record)
+    if state.last_recorded_at is not None and stored.recorded_at <= state.last_recorded_at:
+        raise IntegrityError(
+            f"recorded_at {stored.recorded_at_text} is not after the previous entry's "
+            f"({state.last_recorded_at.isoformat()}): entries were reordered or rewritten",
+            index=record.index,
+        )
     if hashlib.sha256(stored.envelope.canonical).digest() != record.envelope_hash:
         raise IntegrityError(
             "the stored envelope hash does not match the entry", index=record.index

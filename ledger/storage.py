@@ -316,6 +316,10 @@ class LedgerRecorder(ApplicationRecorder):
         """Try to become this log's one integrator; yields whether this process is it."""
         raise NotImplementedError
 
+    def _lock_tree(self, cursor: Any) -> None:
+        """Serialise tree writes within the transaction (beyond the integrator lock, for a
+        one-off ``step`` beside a running integrator)."""
+
     # The Merkle tree ---------------------------------------------------------------------
 
     def _nodes(self, cursor: Any, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
@@ -360,6 +364,7 @@ class LedgerRecorder(ApplicationRecorder):
         crash resumes where it stopped and no entry is integrated twice.
         """
         with self._write() as c:
+            self._lock_tree(c)
             size = self._tree_size(c)
             c.execute(self.sql_leaves, (size, size + max_leaves))
             rows = c.fetchall()
@@ -383,6 +388,7 @@ class LedgerRecorder(ApplicationRecorder):
     ) -> StoredCheckpoint | None:
         """Sign and keep a checkpoint of the integrated tree, unless it is already signed."""
         with self._write() as c:
+            self._lock_tree(c)
             size = self._tree_size(c)
             c.execute(self.sql_latest_checkpoint)
             latest = c.fetchone()
@@ -591,15 +597,18 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             yield curs
 
+    def _lock_tree(self, cursor: Any) -> None:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (self._log_lock_key() + 1,))
+
+    def _log_lock_key(self) -> int:
+        digest = hashlib.sha256(f"{self.datastore.schema}.{self.log_table}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True) >> 1
+
     @contextlib.contextmanager
     def integrator_lock(self) -> Iterator[bool]:
         # A session advisory lock on a connection kept out of the pool for as long as this
         # process integrates: if the process dies, PostgreSQL releases the lock.
-        key = int.from_bytes(
-            hashlib.sha256(f"{self.datastore.schema}.{self.log_table}".encode()).digest()[:8],
-            "big",
-            signed=True,
-        )
+        key = self._log_lock_key()
         self.datastore.pool.open(wait=True)
         conn = self.datastore.pool.getconn()
         try:

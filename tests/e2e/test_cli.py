@@ -3,84 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import stat
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import httpx
-import pytest
 
 from ledger.canonical import jcs
 from ledger.client import envelope, make_statement
 from ledger.crypto import SigningKey
-
-LEDGERCTL = str(Path(sys.executable).parent / "ledgerctl")
-
-
-def run(
-    *args: str, stdin: bytes | None = None, cwd: Path | None = None, check: bool = True
-) -> subprocess.CompletedProcess[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    result = subprocess.run(
-        [LEDGERCTL, *args],
-        input=stdin,
-        capture_output=True,
-        cwd=cwd,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr.decode()
-    return result
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """``ledgerctl init`` then ``ledgerctl serve`` as a real process on a free port."""
-    data = tmp_path / "data"
-    run(
-        "init",
-        "--origin",
-        "e2e.example/ledger",
-        "--data-dir",
-        str(data),
-        "--root-valid-from",
-        "2020-01-01T00:00:00Z",
-    )
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    process = subprocess.Popen(
-        [LEDGERCTL, "serve", "--data-dir", str(data), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("ledgerctl serve did not come up")
-        yield url, data
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+from tests.e2e.conftest import run
 
 
 def test_init_creates_the_data_dir_keys_and_genesis_and_refuses_to_run_twice(

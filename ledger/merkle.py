@@ -147,10 +147,19 @@ def parents_needed(index: int) -> list[NodeId]:
     return needed
 
 
+HASH_SIZE = 32
+
+
+def _check_sizes(*hashes: bytes) -> None:
+    if any(len(h) != HASH_SIZE for h in hashes):
+        raise ProofError(f"every hash in a proof, a leaf and a root is {HASH_SIZE} bytes")
+
+
 def verify_inclusion(
     leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> None:
     """RFC 9162 §2.1.3.2; raises ``ProofError`` unless the proof holds."""
+    _check_sizes(leaf, root, *proof)
     if not 0 <= index < size:
         raise ProofError(f"index {index} is not in a tree of size {size}")
     fn, sn, r = index, size - 1, leaf
@@ -174,6 +183,7 @@ def verify_consistency(
     first: int, second: int, proof: Sequence[bytes], first_root: bytes, second_root: bytes
 ) -> None:
     """RFC 9162 §2.1.4.2; raises ``ProofError`` unless the proof holds."""
+    _check_sizes(first_root, second_root, *proof)
     if not 0 < first <= second:
         raise ProofError(f"no consistency proof from size {first} to size {second}")
     if first == second:

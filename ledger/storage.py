@@ -153,7 +153,8 @@ class LedgerRecorder(ApplicationRecorder):
     ``<events>_log`` (the dense index), ``<events>_tree`` (every full subtree of the
     Merkle tree, by level and index), ``<events>_tree_size`` (how many leaves are
     integrated), ``<events>_checkpoints`` (every signed checkpoint) and
-    ``<events>_cosignatures`` (witnesses' lines, by checkpoint size and key name).
+    ``<events>_cosignatures`` (witnesses' lines, by checkpoint size and key name) and
+    ``<events>_tokens`` (API tokens, as hashes).
     """
 
     log_table: str
@@ -219,6 +220,18 @@ class LedgerRecorder(ApplicationRecorder):
             "ORDER BY key_name"
         )
         self.sql_latest_cosigned = f"SELECT MAX(tree_size) AS size FROM {cosignatures}"
+        tokens = name("tokens")
+        token_columns = "token_id, role, agency_id, label, created_at, revoked_at"  # noqa: S105
+        self.sql_insert_token = (
+            f"INSERT INTO {tokens} (token_id, token_hash, role, agency_id, label, created_at) "
+            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
+        )
+        self.sql_token_by_hash = f"SELECT {token_columns} FROM {tokens} WHERE token_hash = {p}"
+        self.sql_token_by_id = f"SELECT {token_columns} FROM {tokens} WHERE token_id = {p}"
+        self.sql_tokens = f"SELECT {token_columns} FROM {tokens} ORDER BY created_at, token_id"
+        self.sql_revoke_token = (
+            f"UPDATE {tokens} SET revoked_at = {p} WHERE token_id = {p} AND revoked_at IS NULL"
+        )
         return [
             f"CREATE TABLE IF NOT EXISTS {log} ("
             f"log_index {integer} PRIMARY KEY, "
@@ -240,6 +253,9 @@ class LedgerRecorder(ApplicationRecorder):
             f"CREATE TABLE IF NOT EXISTS {cosignatures} (tree_size {integer} NOT NULL, "
             f"key_name TEXT NOT NULL, line TEXT NOT NULL, cosigned_at {integer} NOT NULL, "
             "PRIMARY KEY (tree_size, key_name))",
+            f"CREATE TABLE IF NOT EXISTS {tokens} (token_id TEXT PRIMARY KEY, "
+            f"token_hash {blob} NOT NULL UNIQUE, role TEXT NOT NULL, agency_id TEXT, "
+            "label TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)",
         ]
 
     def _log_rows(
@@ -428,6 +444,27 @@ class LedgerRecorder(ApplicationRecorder):
         value = rows[0]["size"] if rows else None
         return None if value is None else int(value)
 
+    # API tokens (stored as SHA-256 hashes only) -------------------------------------------
+
+    def insert_token(self, row: tuple[Any, ...]) -> None:
+        with self._write() as c:
+            c.execute(self.sql_insert_token, row)
+
+    def token_by_hash(self, token_hash: bytes) -> Any | None:
+        rows = self._read(self.sql_token_by_hash, (token_hash,))
+        return rows[0] if rows else None
+
+    def token_by_id(self, token_id: str) -> Any | None:
+        rows = self._read(self.sql_token_by_id, (token_id,))
+        return rows[0] if rows else None
+
+    def tokens(self) -> list[Any]:
+        return self._read(self.sql_tokens)
+
+    def revoke_token(self, token_id: str, revoked_at: str) -> None:
+        with self._write() as c:
+            c.execute(self.sql_revoke_token, (revoked_at, token_id))
+
     def head_below(self, subject: str, tree_size: int) -> LogRecord | None:
         """The subject's last entry with an index below ``tree_size``."""
         rows = self._read(self.sql_head_below, (subject, tree_size))
@@ -609,7 +646,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         # A session advisory lock on a connection kept out of the pool for as long as this
         # process integrates: if the process dies, PostgreSQL releases the lock.
         key = self._log_lock_key()
-        self.datastore.pool.open(wait=True)
+        self.datastore.pool.open()  # idempotent; getconn waits for a connection
         conn = self.datastore.pool.getconn()
         try:
             row = conn.execute("SELECT pg_try_advisory_lock(%s) AS held", (key,)).fetchone()

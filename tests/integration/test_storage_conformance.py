@@ -401,7 +401,7 @@ class TestPostgresLedgerRecorderFactory(lib.InfrastructureFactoryTestCase[Postgr
                     (self.schema,),
                 )
             }
-        side = {"log", "tree", "tree_size", "checkpoints", "cosignatures"}
+        side = {"log", "tree", "tree_size", "checkpoints", "cosignatures", "tokens"}
         assert tables == {"testcase_events"} | {f"testcase_events_{name}" for name in side}
 
     def test_a_ledger_on_a_postgres_url_stores_through_our_recorder(self) -> None:

@@ -10,10 +10,13 @@ from fastapi import FastAPI
 
 import ledger
 from api import problems
-from api.routes import events, health, log, subjects
+from api.auth import make_rate_limiter
+from api.observability import AccessLog, configure_logging
+from api.routes import events, health, log, subjects, tokens
 from ledger.application import Ledger
 from ledger.datadir import open_ledger
 from ledger.settings import Settings
+from ledger.tokens import TokenStore
 
 
 def create_app(
@@ -34,6 +37,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = ledger_ is None
         app.state.ledger = open_ledger(settings)[0] if ledger_ is None else ledger_
+        app.state.tokens = TokenStore(app.state.ledger.recorder)
         stop = threading.Event()
         integrator = None
         if integrating and app.state.ledger.transparency is not None:
@@ -59,11 +63,15 @@ def create_app(
         summary="Sổ cái trách nhiệm — who decided what, when, under whose authority.",
         lifespan=lifespan,
     )
+    configure_logging(settings.log_format)
     app.state.settings = settings
+    app.state.rate_limiter = make_rate_limiter(settings)
     if ledger_ is not None:
         app.state.ledger = ledger_
+        app.state.tokens = TokenStore(ledger_.recorder)
     problems.install(app)
-    for router in (events.router, subjects.router, log.router, health.router):
+    app.add_middleware(AccessLog)
+    for router in (events.router, subjects.router, log.router, tokens.router, health.router):
         app.include_router(router)
     return app
 

@@ -13,7 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.errors import PROBLEM_TYPE_PREFIX, MalformedRequest, NotFound, ProblemError
+from ledger.errors import (
+    PROBLEM_TYPE_PREFIX,
+    MalformedRequest,
+    NotFound,
+    ProblemError,
+    RateLimited,
+    Unauthenticated,
+)
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("ledger.api")
@@ -39,7 +46,12 @@ def problem_response(
 
 def _from_error(error: ProblemError, request: Request) -> JSONResponse:
     problem = error.to_problem(instance=request.url.path)
-    return JSONResponse(problem, status_code=error.status, media_type=PROBLEM_JSON)
+    headers: dict[str, str] = {}
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(problem, status_code=error.status, media_type=PROBLEM_JSON, headers=headers)
 
 
 async def _problem_error(request: Request, exc: Exception) -> JSONResponse:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +31,8 @@ keys_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 log_app = typer.Typer(help="The transparency log.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
+tokens_app = typer.Typer(help="API bearer tokens (stored as hashes only).", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 
 err = Console(stderr=True)
 
@@ -177,6 +181,7 @@ def serve(
         port=settings.port,
         workers=workers,
         log_level="info",
+        access_log=False,  # the ledger logs each request itself, as JSON with the token id
     )
 
 
@@ -386,6 +391,73 @@ def witness(
             if once:
                 return
             time.sleep(interval)
+
+
+@contextlib.contextmanager
+def _token_store(data_dir: Path | None, database_url: str | None) -> Iterator[Any]:
+    from ledger.application import Ledger
+    from ledger.tokens import TokenStore
+
+    settings = _settings(data_dir, database_url)
+    try:
+        ledger = Ledger(settings.effective_database_url)
+    except (ConfigurationError, OSError) as e:
+        raise _fail(str(e)) from None
+    try:
+        yield TokenStore(ledger.recorder)
+    except ProblemError as e:
+        raise _fail(e.detail) from None
+    finally:
+        ledger.close()
+
+
+@tokens_app.command("create")
+def tokens_create(
+    role: Annotated[str, typer.Option(help="writer, root-writer, inspector or admin.")],
+    agency: Annotated[
+        str | None, typer.Option(help="The agency a writer token submits for.")
+    ] = None,
+    label: Annotated[str, typer.Option(help="Who or what the token is for.")] = "",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a token; print only the token (it is shown once and stored as a hash)."""
+    with _token_store(data_dir, database_url) as store:
+        token, secret = store.create(role, agency_id=agency, label=label)
+    err.print(f"created token {token.token_id} ({token.role})", highlight=False)
+    sys.stdout.write(secret + "\n")
+
+
+@tokens_app.command("list")
+def tokens_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List tokens: id, role, agency, label, created, revoked (never the tokens)."""
+    from rich.table import Table
+
+    table = Table("token_id", "role", "agency", "label", "created_at", "revoked_at")
+    with _token_store(data_dir, database_url) as store:
+        tokens = store.list()
+    for token in tokens:
+        table.add_row(
+            token.token_id,
+            token.role,
+            token.agency_id or "",
+            token.label,
+            token.created_at,
+            token.revoked_at or "",
+        )
+    Console().print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (from tokens list).")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke a token at once."""
+    with _token_store(data_dir, database_url) as store:
+        token = store.revoke(token_id)
+    err.print(f"revoked token {token.token_id} at {token.revoked_at}", highlight=False)
 
 
 def main() -> None:

@@ -211,6 +211,10 @@ class RateLimited(ProblemError):
 
     slug, status, title = "rate-limited", 429, "Rate limited"
 
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
 
 PROBLEM_CLASSES: tuple[type[ProblemError], ...] = (
     MalformedRequest,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     future_skew_seconds: int = Field(default=300, ge=0, le=86400)
     out_of_order_seconds: int = Field(default=900, ge=0, le=86400)
     recorded_late_hours: int = Field(default=24, ge=1, le=24 * 365)
+    max_batch_items: int = Field(default=1000, ge=1, le=10_000)
+    max_batch_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024)
+    rate_limit_per_second: float = Field(
+        default=200.0, gt=0, description="sustained requests per second per token"
+    )
+    rate_limit_burst: int = Field(default=400, ge=1, description="requests a token may burst")
+    log_format: Literal["json", "text"] = "json"
     checkpoint_interval_seconds: float = Field(default=0.5, gt=0, le=1.0)
     integrate: bool = Field(default=True, description="integrate the log in the server")
     witness_vkeys: list[str] = Field(

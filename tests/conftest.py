@@ -3,6 +3,7 @@ answers — or required with LEDGER_REQUIRE_POSTGRES=1) and a running ledger nod
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,7 +17,16 @@ from api.app import create_app
 from ledger.crypto import SigningKey
 from ledger.datadir import initialise, open_ledger
 from ledger.settings import Settings
-from tests.world import ORIGIN, REGISTRY_EPOCH, ROOT_ID, Actor, Node, World
+from tests.world import (
+    ORIGIN,
+    REGISTRY_EPOCH,
+    ROOT_ID,
+    Actor,
+    Node,
+    TokenAuth,
+    Tokens,
+    World,
+)
 
 POSTGRES_URL = os.environ.get(
     "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -64,10 +74,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-def node(database_url: str, tmp_path: Path) -> Iterator[Node]:
-    """An initialised ledger and its API in-process (TestClient)."""
-    settings = Settings.load(tmp_path / "data", database_url=database_url)
+@contextlib.contextmanager
+def running_node(settings: Settings, *, integrate: bool | None = None) -> Iterator[Node]:
+    """Initialise a ledger for ``settings`` and run its API in-process (TestClient), with a
+    token for every role and each request carrying the one an agency's system would use."""
     initialise(
         settings,
         origin=ORIGIN,
@@ -76,13 +86,22 @@ def node(database_url: str, tmp_path: Path) -> Iterator[Node]:
         root_valid_from=REGISTRY_EPOCH,
     )
     ledger, _ = open_ledger(settings)
-    app = create_app(settings, ledger_=ledger)
+    app = create_app(settings, ledger_=ledger, integrate=integrate)
     try:
         root = Actor(ROOT_ID, SigningKey.load(settings.root_key_path))
+        tokens = Tokens(ledger)
         with TestClient(app, raise_server_exceptions=False) as http:
-            yield Node(settings, ledger, http, root)
+            http.auth = TokenAuth(tokens)
+            yield Node(settings, ledger, http, root, tokens)
     finally:
         ledger.close()
+
+
+@pytest.fixture
+def node(database_url: str, tmp_path: Path) -> Iterator[Node]:
+    """An initialised ledger and its API in-process, integrating in the background."""
+    with running_node(Settings.load(tmp_path / "data", database_url=database_url)) as running:
+        yield running
 
 
 @pytest.fixture

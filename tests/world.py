@@ -6,6 +6,7 @@ morning in March 2026, so tests read like a case file; registry facts are valid 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,8 @@ from ledger.client import envelope, envelope_hash, make_statement
 from ledger.crypto import SigningKey
 from ledger.errors import PROBLEM_TYPE_PREFIX
 from ledger.settings import Settings
+from ledger.times import parse_instant
+from ledger.tokens import TokenStore
 
 ICT = timezone(timedelta(hours=7))
 ORIGIN = "test.ledger.example/province"
@@ -40,12 +43,75 @@ class Actor:
     key: SigningKey
 
 
+class Tokens:
+    """A test node's bearer tokens: one per role, and a writer token per agency on demand."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.store = TokenStore(ledger.recorder)
+        self.root_writer = self.store.create("root-writer", label="tests")[1]
+        self.inspector = self.store.create("inspector", label="tests")[1]
+        self.admin = self.store.create("admin", label="tests")[1]
+        self._writers: dict[str, str] = {}
+
+    def writer(self, agency_id: str) -> str:
+        if agency_id not in self._writers:
+            self._writers[agency_id] = self.store.create("writer", agency_id=agency_id)[1]
+        return self._writers[agency_id]
+
+    def for_actor(self, actor: str, occurred_at: str | None) -> str:
+        """The token an agency's system would hold to submit this actor's statements."""
+        registry = self.ledger.state.registry
+        if registry.person_kind(actor) == "root":
+            return self.root_writer
+        if actor in registry.registrars:
+            return self.writer(registry.registrars[actor])
+        try:
+            moment = parse_instant(occurred_at) if occurred_at else None
+        except ValueError:
+            moment = None
+        posting = registry.posting(actor, moment) if moment else None
+        if posting is None and actor in registry.officials:
+            posting = registry.officials[actor].postings[-1]
+        return self.writer(posting.agency_id) if posting else self.root_writer
+
+    def for_request(self, request: httpx.Request) -> str:
+        path = request.url.path
+        if request.method == "POST" and path.startswith("/v1/events"):
+            return self._for_body(request)
+        if path.startswith("/v1/tokens"):
+            return self.admin
+        return self.inspector
+
+    def _for_body(self, request: httpx.Request) -> str:
+        try:
+            body = json.loads(request.content)
+            items = body if isinstance(body, list) else [body]
+            statement = items[0]["statement"]
+            return self.for_actor(str(statement["actor"]), statement.get("occurred_at"))
+        except Exception:
+            return self.root_writer  # any writer token lets the body reach the parser
+
+
+class TokenAuth(httpx.Auth):
+    """Adds the fitting bearer token to each request that does not name one itself."""
+
+    def __init__(self, tokens: Tokens) -> None:
+        self.tokens = tokens
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        if "authorization" not in request.headers:
+            request.headers["Authorization"] = f"Bearer {self.tokens.for_request(request)}"
+        yield request
+
+
 @dataclass(frozen=True)
 class Node:
     settings: Settings
     ledger: Ledger
     http: httpx.Client
     root: Actor
+    tokens: Tokens
 
 
 @dataclass

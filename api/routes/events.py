@@ -12,10 +12,13 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from api.auth import Reader, Writer
 from api.deps import LedgerDep, SettingsDep, read_json_body
+from api.observability import APPEND_SECONDS, APPENDS
 from api.schemas import ENVELOPE_SCHEMA, ReceiptOut, WaitedReceiptOut, problems
 from ledger.application import Receipt
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, ProblemError
+from ledger.tokens import scope
 from ledger.transparency import TransparencyLog
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -32,7 +35,7 @@ POLL_SECONDS = 0.05
     responses={
         200: {"model": ReceiptOut, "description": "an exact replay: the original receipt"},
         202: {"model": ReceiptOut, "description": "stored, not yet in a checkpoint (wait=true)"},
-        **problems(400, 403, 409, 413, 415, 422),
+        **problems(400, 401, 403, 409, 413, 415, 422, 429),
     },
     openapi_extra={
         "requestBody": {
@@ -45,11 +48,19 @@ async def append_event(
     request: Request,
     ledger: LedgerDep,
     settings: SettingsDep,
+    token: Writer,
     wait: Annotated[bool, Query(description="wait (≤ 10 s) for a checkpoint and proof")] = False,
 ) -> Response:
     """Append one signed envelope; 201 with its receipt, 200 for an exact replay."""
-    raw = await read_json_body(request, settings.max_request_bytes)
-    result = await run_in_threadpool(ledger.append, raw)
+    started = time.perf_counter()
+    try:
+        raw = await read_json_body(request, settings.max_request_bytes)
+        result = await run_in_threadpool(ledger.append, raw, authorize=scope(token))
+    except ProblemError as e:
+        APPENDS.labels(e.slug).inc()
+        raise
+    APPEND_SECONDS.observe(time.perf_counter() - started)
+    APPENDS.labels("replayed" if result.replayed else "created").inc()
     receipt = result.receipt
     status = 200 if result.replayed else 201
     headers = {"Location": f"/v1/events/{receipt.event_id}"}
@@ -87,7 +98,7 @@ async def _wait_for_checkpoint(
     return None
 
 
-@router.get("/{event_id}", response_model=ReceiptOut, responses=problems(404))
-def get_receipt(event_id: str, ledger: LedgerDep) -> JSONResponse:
+@router.get("/{event_id}", response_model=ReceiptOut, responses=problems(401, 403, 404, 429))
+def get_receipt(event_id: str, ledger: LedgerDep, token: Reader) -> JSONResponse:
     """The receipt of a stored event."""
     return JSONResponse(ledger.receipt(event_id).to_json())

@@ -1,11 +1,13 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import LedgerDep
+from api.observability import REGISTRY, integration_stall, observe_log
 from api.problems import problem_response
 
 router = APIRouter(tags=["health"])
@@ -19,9 +21,21 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "not ready"}})
 def readyz(ledger: LedgerDep) -> JSONResponse:
-    """The database answers."""
+    """The database answers and log integration is not stalled."""
     try:
         size = ledger.size()
+        stall = integration_stall(ledger)
     except Exception as e:
-        return problem_response(503, "not-ready", "Not ready", f"database unreachable: {e}")
+        return problem_response(
+            503, "not-ready", "Not ready", f"database unreachable: {type(e).__name__}"
+        )
+    if stall is not None:
+        return problem_response(503, "not-ready", "Not ready", stall)
     return JSONResponse({"status": "ok", "log_size": size})
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(ledger: LedgerDep) -> Response:
+    """Prometheus metrics: appends by result, append latency, log and tree size, lags."""
+    observe_log(ledger)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from api.auth import Inspector
 from api.deps import LedgerDep, LogDep
 from api.schemas import (
     ConsistencyProofOut,
@@ -30,8 +31,8 @@ Size = Annotated[int, Query(ge=0, le=2**53 - 1)]
 TEXT = "text/plain; charset=utf-8"
 
 
-@router.get("/entries", response_model=LogEntriesOut, responses=problems(400))
-def get_log_entries(ledger: LedgerDep, start: Size, end: Size) -> Response:
+@router.get("/entries", response_model=LogEntriesOut, responses=problems(400, 401, 403, 429))
+def get_log_entries(ledger: LedgerDep, token: Inspector, start: Size, end: Size) -> Response:
     """Entries with ``start ≤ index < end``; ``end`` is clamped to the log's size."""
     if end < start:
         raise MalformedRequest(f"end ({end}) must not be less than start ({start})")

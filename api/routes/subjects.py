@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
+from api.auth import Inspector, Reader
 from api.deps import LedgerDep
 from api.schemas import HeadOut, SubjectEntriesOut, problems
 from ledger.canonical import jcs
@@ -28,10 +29,11 @@ def _subject(subject: str) -> str:
     return subject
 
 
-@router.get("/{subject}/head", response_model=HeadOut, responses=problems(400, 404))
+@router.get("/{subject}/head", response_model=HeadOut, responses=problems(400, 401, 403, 404, 429))
 def get_head(
     subject: str,
     ledger: LedgerDep,
+    token: Reader,
     attest: Annotated[
         bool, Query(description="the head as of the latest checkpoint, signed by the log")
     ] = False,
@@ -65,10 +67,15 @@ def get_head(
     return JSONResponse(body)
 
 
-@router.get("/{subject}/entries", response_model=SubjectEntriesOut, responses=problems(400))
+@router.get(
+    "/{subject}/entries",
+    response_model=SubjectEntriesOut,
+    responses=problems(400, 401, 403, 429),
+)
 def get_entries(
     subject: str,
     ledger: LedgerDep,
+    token: Inspector,
     after_seq: Annotated[int, Query(ge=-1, le=2**53 - 1)] = -1,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -40,8 +41,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    """A real ``ledgerctl serve`` process, its data dir, and tokens made with ledgerctl."""
+
+    url: str
+    data: Path
+    root_writer: str
+    inspector: str
+
+    def headers(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def create_token(data: Path, role: str, agency: str | None = None) -> str:
+    """``ledgerctl tokens create``: it prints the token alone on stdout."""
+    args = ["tokens", "create", "--role", role, "--data-dir", str(data)]
+    if agency:
+        args += ["--agency", agency]
+    return run(*args).stdout.decode().strip()
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def server(tmp_path: Path) -> Iterator[Server]:
     """``ledgerctl init`` then ``ledgerctl serve`` as a real process on a free port."""
     data = tmp_path / "data"
     run(
@@ -75,7 +97,12 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             raise AssertionError(
                 "ledgerctl serve did not come up:\n" + (tmp_path / "serve.log").read_text()
             )
-        yield url, data
+        yield Server(
+            url,
+            data,
+            root_writer=create_token(data, "root-writer"),
+            inspector=create_token(data, "inspector"),
+        )
     finally:
         process.terminate()
         process.wait(timeout=10)

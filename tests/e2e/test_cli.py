@@ -9,7 +9,7 @@ from pathlib import Path
 from ledger.canonical import jcs
 from ledger.client import envelope, make_statement
 from ledger.crypto import SigningKey
-from tests.e2e.conftest import run
+from tests.e2e.conftest import Server, run
 
 
 def test_init_creates_the_data_dir_keys_and_genesis_and_refuses_to_run_twice(
@@ -111,9 +111,9 @@ def test_serve_refuses_an_uninitialised_data_dir_with_a_clear_message(tmp_path: 
 
 
 def test_append_posts_envelopes_to_a_running_server_and_prints_receipts(
-    server: tuple[str, Path], tmp_path: Path
+    server: Server, tmp_path: Path
 ) -> None:
-    url, data = server
+    url, data = server.url, server.data
     root = SigningKey.load(data / "root-registrar.key")
     statement = make_statement(
         "agency.registered",
@@ -126,13 +126,17 @@ def test_append_posts_envelopes_to_a_running_server_and_prints_receipts(
     )
     path = tmp_path / "agency.json"
     path.write_bytes(jcs(envelope(statement, root)))
-    first = json.loads(run("append", url, str(path)).stdout)
+    token = ("--token", server.root_writer)
+    unauthenticated = run("append", url, str(path), check=False)
+    assert unauthenticated.returncode == 1
+    assert b"unauthenticated" in unauthenticated.stderr
+    first = json.loads(run("append", url, str(path), *token).stdout)
     assert first["index"] == 1
     assert first["subject"] == "agency:000.00.15.H10"
     # An exact replay answers the same receipt; a broken envelope fails the command.
-    assert json.loads(run("append", url, str(path)).stdout) == first
+    assert json.loads(run("append", url, str(path), *token).stdout) == first
     bad = tmp_path / "bad.json"
     bad.write_text('{"statement": {}, "signature": "x"}')
-    failed = run("append", url, str(bad), check=False)
+    failed = run("append", url, str(bad), *token, check=False)
     assert failed.returncode == 1
     assert b"invalid-statement" in failed.stderr

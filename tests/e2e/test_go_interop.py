@@ -22,6 +22,7 @@ from ledger.canonical import jcs
 from ledger.client import envelope, envelope_hash, make_statement
 from ledger.crypto import SigningKey
 from ledger.note import Checkpoint, format_vkey
+from tests.e2e.conftest import Server
 
 SOURCE = Path(__file__).parent / "go" / "verifylog"
 GOCODE = Path("/usr/share/gocode")  # where Debian's golang-*-dev packages put Go sources
@@ -73,11 +74,13 @@ def verifylog(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def verify(
-    binary: Path, url: str, vkey: str, earlier: Path, indexes: list[int]
+    binary: Path, server: Server, vkey: str, earlier: Path, indexes: list[int]
 ) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     result = subprocess.run(
-        [str(binary), "-old", str(earlier), url, vkey, *map(str, indexes)],
-        env={k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")},
+        [str(binary), "-old", str(earlier), server.url, vkey, *map(str, indexes)],
+        # /v1/log/entries names people: it needs an inspector's token.
+        env={**clean, "LEDGER_TOKEN": server.inspector},
         capture_output=True,
         text=True,
         timeout=60,
@@ -87,13 +90,13 @@ def verify(
     return result
 
 
-def populate(url: str, data: Path, count: int, save_after: int) -> tuple[str, str]:
+def populate(server: Server, count: int, save_after: int) -> tuple[str, str]:
     """Append ``count`` calendar adjustments chained on ``calendar:VN``, waiting for a
     checkpoint after the ``save_after``-th and after the last; those two checkpoints."""
-    root = SigningKey.load(data / "root-registrar.key")
+    root = SigningKey.load(server.data / "root-registrar.key")
     prev: str | None = None
     notes = []
-    with httpx.Client(base_url=url, timeout=15) as http:
+    with httpx.Client(base_url=server.url, timeout=15) as http:
         for seq in range(count):
             statement = make_statement(
                 "calendar.adjusted",
@@ -114,7 +117,7 @@ def populate(url: str, data: Path, count: int, save_after: int) -> tuple[str, st
                 "/v1/events",
                 params={"wait": "true"} if wait else None,
                 content=jcs(env),
-                headers={"Content-Type": "application/json"},
+                headers=server.headers(server.root_writer),
             )
             assert response.status_code == 201, response.text
             if wait:
@@ -130,10 +133,10 @@ def log_checkpoint(text: str) -> tuple[int, str]:
 
 
 def test_go_note_and_tlog_verify_the_checkpoints_proofs_and_entries_a_running_server_serves(
-    verifylog: Path, server: tuple[str, Path], tmp_path: Path
+    verifylog: Path, server: Server, tmp_path: Path
 ) -> None:
-    url, data = server
-    earlier, latest = populate(url, data, count=36, save_after=9)
+    url = server.url
+    earlier, latest = populate(server, count=36, save_after=9)
     size_m, _ = log_checkpoint(earlier)
     size_n, root_n = log_checkpoint(latest)
     served = httpx.get(url + "/v1/log/checkpoint").text
@@ -143,7 +146,7 @@ def test_go_note_and_tlog_verify_the_checkpoints_proofs_and_entries_a_running_se
     vkey = httpx.get(url + "/v1/log/key").json()["vkey"]
 
     indexes = sorted({0, 1, size_m - 1, size_m, size_n // 2, size_n - 2, size_n - 1})
-    result = verify(verifylog, url, vkey, tmp_path / "earlier.checkpoint", indexes)
+    result = verify(verifylog, server, vkey, tmp_path / "earlier.checkpoint", indexes)
 
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -157,26 +160,26 @@ def test_go_note_and_tlog_verify_the_checkpoints_proofs_and_entries_a_running_se
 
 
 def test_the_go_verifier_fails_on_another_key_a_tampered_note_or_a_forged_earlier_root(
-    verifylog: Path, server: tuple[str, Path], tmp_path: Path
+    verifylog: Path, server: Server, tmp_path: Path
 ) -> None:
-    url, data = server
-    earlier, _ = populate(url, data, count=12, save_after=5)
+    url, data = server.url, server.data
+    earlier, _ = populate(server, count=12, save_after=5)
     good = tmp_path / "earlier.checkpoint"
     good.write_text(earlier)
     origin, vkey = (httpx.get(url + "/v1/log/key").json()[k] for k in ("origin", "vkey"))
     size_m, _ = log_checkpoint(earlier)
-    assert verify(verifylog, url, vkey, good, [1]).returncode == 0
+    assert verify(verifylog, server, vkey, good, [1]).returncode == 0
 
     # Another key under the same name: Go finds no signature it can verify.
     other = format_vkey(origin, SigningKey.generate().public_bytes)
-    result = verify(verifylog, url, other, good, [1])
+    result = verify(verifylog, server, other, good, [1])
     assert result.returncode == 1
     assert "FAIL: latest: note.Open: note has no verifiable signatures" in result.stderr
 
     # The earlier note with its size changed after signing: the log's signature breaks.
     tampered = tmp_path / "tampered.checkpoint"
     tampered.write_text(earlier.replace(f"\n{size_m}\n", f"\n{size_m - 1}\n", 1))
-    result = verify(verifylog, url, vkey, tampered, [1])
+    result = verify(verifylog, server, vkey, tampered, [1])
     assert result.returncode == 1
     assert "FAIL: earlier: note.Open: invalid signature for key e2e.example/ledger" in (
         result.stderr
@@ -186,7 +189,7 @@ def test_the_go_verifier_fails_on_another_key_a_tampered_note_or_a_forged_earlie
     log_key = SigningKey.load(data / "log.key")
     forged = tmp_path / "forged.checkpoint"
     forged.write_text(Checkpoint(origin, size_m, bytes(32)).sign(log_key))
-    result = verify(verifylog, url, vkey, forged, [1])
+    result = verify(verifylog, server, vkey, forged, [1])
     assert result.returncode == 1
     assert "checkpoint ok: earlier" in result.stdout  # the signature itself is fine
     assert "FAIL: tlog.CheckTree(" in result.stderr

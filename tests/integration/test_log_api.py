@@ -14,22 +14,20 @@ from typing import Any
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from fastapi.testclient import TestClient
 
 import api.routes.events
-from api.app import create_app
 from ledger import merkle
 from ledger.application import Ledger
 from ledger.canonical import jcs
-from ledger.crypto import SigningKey
-from ledger.datadir import initialise, open_ledger, read_genesis
+from ledger.datadir import open_ledger, read_genesis
 from ledger.entries import leaf_hash
 from ledger.merkle import MemoryTree
 from ledger.note import EM_DASH, Checkpoint, Verifier, open_checkpoint, parse_verifier
 from ledger.settings import Settings
 from ledger.storage import StoredCheckpoint
 from ledger.transparency import TransparencyLog, head_message, receipt_message
-from tests.world import ORIGIN, REGISTRY_EPOCH, ROOT_ID, Actor, Node, World, problem_slug
+from tests.conftest import running_node
+from tests.world import ORIGIN, Node, World, problem_slug
 
 SETTLE_SECONDS = 15.0
 
@@ -41,21 +39,8 @@ SETTLE_SECONDS = 15.0
 def quiet(database_url: str, tmp_path: Path) -> Iterator[Node]:
     """A node whose app runs no integrator: its log moves only when a test steps it."""
     settings = Settings.load(tmp_path / "data", database_url=database_url)
-    initialise(
-        settings,
-        origin=ORIGIN,
-        root_id=ROOT_ID,
-        root_name="Sở Nội vụ",
-        root_valid_from=REGISTRY_EPOCH,
-    )
-    ledger, _ = open_ledger(settings)
-    app = create_app(settings, ledger_=ledger, integrate=False)
-    try:
-        root = Actor(ROOT_ID, SigningKey.load(settings.root_key_path))
-        with TestClient(app, raise_server_exceptions=False) as http:
-            yield Node(settings, ledger, http, root)
-    finally:
-        ledger.close()
+    with running_node(settings, integrate=False) as node:
+        yield node
 
 
 @pytest.fixture

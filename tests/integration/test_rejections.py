@@ -50,7 +50,9 @@ def town(world: World) -> Town:
     truong = world.official("truong.phong", so, phong, head=True)
     cv = world.official("chuyen.vien", so, phong)
     cv2 = world.official("chuyen.vien.2", so, phong)
-    world.at(60)  # an hour on, so back-dated statements still come after the registry
+    # Three hours on, so back-dated statements still come after the registry (a writer
+    # token admits an official's statements only once they belong to its agency).
+    world.at(180)
     matter = world.open_matter(MATTER_ID, cv, so)
     return Town(so, giam_doc, truong, cv, cv2, matter)
 

@@ -20,19 +20,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 from rich.console import Console
 
-from api.app import create_app
 from cli.verify import run_verify
 from ledger.canonical import envelope_bytes, split_entry
 from ledger.crypto import SigningKey, b64encode
-from ledger.datadir import initialise, open_ledger
 from ledger.entries import leaf_hash
 from ledger.note import Checkpoint
 from ledger.settings import Settings
 from ledger.storage import LogRecord
-from tests.world import ORIGIN, REGISTRY_EPOCH, ROOT_ID, Actor, Node, World
+from tests.conftest import running_node
+from tests.world import ORIGIN, Node, World
 
 LEDGERCTL = str(Path(sys.executable).parent / "ledgerctl")
 
@@ -41,21 +39,8 @@ LEDGERCTL = str(Path(sys.executable).parent / "ledgerctl")
 def node(database_url: str, tmp_path: Path) -> Iterator[Node]:
     """The shared ``node``, but integrating only when a test calls ``step()``."""
     settings = Settings.load(tmp_path / "data", database_url=database_url, integrate=False)
-    initialise(
-        settings,
-        origin=ORIGIN,
-        root_id=ROOT_ID,
-        root_name="Sở Nội vụ",
-        root_valid_from=REGISTRY_EPOCH,
-    )
-    ledger, _ = open_ledger(settings)
-    app = create_app(settings, ledger_=ledger, integrate=False)
-    try:
-        root = Actor(ROOT_ID, SigningKey.load(settings.root_key_path))
-        with TestClient(app, raise_server_exceptions=False) as http:
-            yield Node(settings, ledger, http, root)
-    finally:
-        ledger.close()
+    with running_node(settings, integrate=False) as running:
+        yield running
 
 
 class Tables:

@@ -19,14 +19,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from ledger import merkle
 from ledger.canonical import jcs
 from ledger.client import envelope, make_statement
 from ledger.crypto import SigningKey, b64encode
-from ledger.datadir import initialise, open_ledger
 from ledger.note import (
     Checkpoint,
     Note,
@@ -41,7 +38,8 @@ from ledger.settings import Settings
 from ledger.storage import StoredCheckpoint
 from ledger.transparency import TransparencyLog
 from ledger.witness import Witness, WitnessRefusal, WitnessState, witness_vkey
-from tests.world import ORIGIN, REGISTRY_EPOCH, ROOT_ID, Actor, Node, World, problem_slug
+from tests.conftest import running_node
+from tests.world import ORIGIN, Node, World, problem_slug
 
 NAME = "thanh-tra.example"
 LEDGERCTL = str(Path(sys.executable).parent / "ledgerctl")
@@ -62,21 +60,8 @@ def node(database_url: str, tmp_path: Path, witness_key: SigningKey) -> Iterator
         integrate=False,
         witness_vkeys=[witness_vkey(NAME, witness_key)],
     )
-    initialise(
-        settings,
-        origin=ORIGIN,
-        root_id=ROOT_ID,
-        root_name="Sở Nội vụ",
-        root_valid_from=REGISTRY_EPOCH,
-    )
-    ledger, _ = open_ledger(settings)
-    app = create_app(settings, ledger_=ledger, integrate=False)
-    try:
-        root = Actor(ROOT_ID, SigningKey.load(settings.root_key_path))
-        with TestClient(app, raise_server_exceptions=False) as http:
-            yield Node(settings, ledger, http, root)
-    finally:
-        ledger.close()
+    with running_node(settings, integrate=False) as running:
+        yield running
 
 
 @pytest.fixture
@@ -528,10 +513,14 @@ def test_ledgerctl_witness_once_cosigns_a_running_logs_checkpoints_and_refuses_a
         "agency.registered", "agency:H10", seq=0, prev=None, actor="root-registrar",
         key_id=root.key_id, body={"name": "Sở Tài nguyên", "level": "province"},
     )  # fmt: skip
+    token = ledgerctl("tokens", "create", "--role", "root-writer", "--data-dir", str(data))
     appended = httpx.post(
         url + "/v1/events",
         content=jcs(envelope(statement, root)),
-        headers={"Content-Type": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token.stdout.strip()}",
+        },
     )
     assert appended.status_code == 201, appended.text
     wait_for(lambda: "\n2\n" in httpx.get(url + "/v1/log/checkpoint").text)

@@ -15,9 +15,11 @@ against the registry as of the new entry's index, re-verifying only if the key c
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -29,8 +31,14 @@ from eventsourcing.utils import Environment, EnvType
 from ledger.canonical import entry_bytes, parse_json, split_entry
 from ledger.crypto import statement_message, verify_ed25519
 from ledger.entries import leaf_hash
-from ledger.errors import DuplicateEvent, IntegrityError, NotFound, ProblemError
-from ledger.registry import KeyRecord
+from ledger.errors import (
+    BatchItemAborted,
+    DuplicateEvent,
+    IntegrityError,
+    NotFound,
+    ProblemError,
+)
+from ledger.registry import KeyRecord, Registry
 from ledger.replay import apply_record, trust_signature
 from ledger.state import Assessment, Authorizer, LedgerState, TimeRules
 from ledger.statements import Envelope, parse_envelope
@@ -134,6 +142,76 @@ class AppendResult:
     assessment: Assessment | None = None
 
 
+@dataclass(frozen=True)
+class BatchOutcome:
+    """One batch item's answer: a stored (or replayed) entry's result, or a problem."""
+
+    result: AppendResult | None = None
+    problem: ProblemError | None = None
+
+
+@dataclass
+class _BatchPass:
+    admitted: list[tuple[int, datetime]] = field(default_factory=list)
+    replays: dict[int, AppendResult] = field(default_factory=dict)
+    twins: dict[int, int] = field(default_factory=dict)
+
+
+class _ItemFailed(Exception):
+    """Internal: batch item ``index`` failed; its subject is dropped and the pass redone."""
+
+    def __init__(self, index: int, problem: ProblemError) -> None:
+        self.index = index
+        self.problem = problem
+
+
+def _raw_subject(item: Any) -> str | None:
+    """The subject an item names, even when the item is otherwise invalid (for grouping)."""
+    if isinstance(item, dict) and isinstance(item.get("statement"), dict):
+        subject = item["statement"].get("subject")
+        if isinstance(subject, str):
+            return subject
+    return None
+
+
+_VERIFY_POOL: ThreadPoolExecutor | None = None
+
+
+def preverify_many(registry: Registry, envelopes: Sequence[Envelope | None]) -> dict[str, bytes]:
+    """Verify signatures with the keys this process knows, on every core (``cryptography``
+    releases the GIL while verifying); envelope hash -> the public key that verified it."""
+    global _VERIFY_POOL
+    jobs: list[tuple[str, bytes, bytes, bytes]] = []
+    for env in envelopes:
+        if env is None:
+            continue
+        key = registry.keys.get(env.statement.key)
+        if key is not None:
+            message = statement_message(env.statement.canonical)
+            jobs.append((env.hash, key.public_key, message, env.signature_bytes))
+    if not jobs:
+        return {}
+    if _VERIFY_POOL is None:
+        _VERIFY_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
+    chunk = max(1, len(jobs) // ((os.cpu_count() or 2) * 4))
+    chunks = [jobs[i : i + chunk] for i in range(0, len(jobs), chunk)]
+    verified: dict[str, bytes] = {}
+    for results in _VERIFY_POOL.map(_verify_chunk, chunks):
+        verified.update(results)
+    return verified
+
+
+def _verify_chunk(jobs: list[tuple[str, bytes, bytes, bytes]]) -> dict[str, bytes]:
+    good: dict[str, bytes] = {}
+    for envelope_hash, public_key, message, signature in jobs:
+        try:
+            verify_ed25519(public_key, message, signature)
+        except ProblemError:
+            continue
+        good[envelope_hash] = public_key
+    return good
+
+
 class _Replay(Exception):
     """Internal: the event_id is already stored; leave the transaction without writing."""
 
@@ -230,6 +308,135 @@ class Ledger(Application[str]):
         return AppendResult(
             Receipt.of(records[0], self.transparency), replayed=False, assessment=assessments[0]
         )
+
+    def append_batch(
+        self, items: Sequence[Any], *, authorize: Authorizer | None = None
+    ) -> list[BatchOutcome]:
+        """Check and store a batch of decoded envelopes (DESIGN §8 ``events:batch``).
+
+        Items are judged in array order against the state the earlier items create; a
+        subject with any failing item is dropped whole (its other items answer
+        ``batch-item-aborted``) and the rest judged again from the start; the survivors
+        are stored in one transaction. One outcome per item, in order.
+        """
+        n = len(items)
+        failures: dict[int, ProblemError] = {}
+        envelopes: list[Envelope | None] = [None] * n
+        subjects = [_raw_subject(item) for item in items]
+        for i, item in enumerate(items):
+            try:
+                envelopes[i] = parse_envelope(item)
+            except ProblemError as e:
+                failures[i] = e
+        dropped = {subjects[i] for i in failures}
+        verified = preverify_many(self._state.registry, envelopes)
+
+        def check_signature(key: KeyRecord, env: Envelope) -> None:
+            if verified.get(env.hash) != key.public_key:
+                verify_ed25519(
+                    key.public_key,
+                    statement_message(env.statement.canonical),
+                    env.signature_bytes,
+                )
+
+        final: _BatchPass | None = None
+
+        def judge(session: WriteSession) -> _BatchPass:
+            """One pass in array order; raises ``_ItemFailed`` at the first failing item."""
+            result = _BatchPass()
+            seen: dict[str, int] = {}
+            for i, env in enumerate(envelopes):
+                if env is None or subjects[i] in dropped:
+                    continue
+                st = env.statement
+                first = seen.get(st.event_id)
+                if first is not None:
+                    earlier = envelopes[first]
+                    if earlier is not None and earlier.hash == env.hash:
+                        result.twins[i] = first
+                        continue
+                    raise _ItemFailed(
+                        i,
+                        DuplicateEvent(
+                            f"event_id {st.event_id} appears twice in the batch with other "
+                            "bytes; choose a new event_id for a new statement"
+                        ),
+                    )
+                seen[st.event_id] = i
+                existing = session.find_event(st.event_id)
+                if existing is not None:
+                    try:
+                        result.replays[i] = self._replayed(existing, env)
+                    except ProblemError as e:
+                        raise _ItemFailed(i, e) from None
+                    continue
+                recorded = self._next_recorded_at()
+                try:
+                    self._state.admit(
+                        env,
+                        index=session.last_index + 1 + len(result.admitted),
+                        recorded_at=recorded,
+                        check_signature=check_signature,
+                        authorize=authorize,
+                    )
+                except ProblemError as e:
+                    raise _ItemFailed(i, e) from None
+                result.admitted.append((i, recorded))
+            return result
+
+        def build(session: WriteSession) -> Sequence[NewEntry]:
+            nonlocal final
+            self._catch_up(session)
+            while True:
+                mark = self._state.journal.mark()
+                try:
+                    final = judge(session)
+                except _ItemFailed as failed:
+                    # Drop the subject, undo the pass, judge the rest again from the start.
+                    self._state.rollback(mark)
+                    failures[failed.index] = failed.problem
+                    dropped.add(subjects[failed.index])
+                    continue
+                return [
+                    self._new_entry(envelopes[i], recorded)  # type: ignore[arg-type]
+                    for i, recorded in final.admitted
+                ]
+
+        with self._write_lock:
+            mark = self._state.journal.mark()
+            try:
+                records = self.recorder.append(build)
+            except BaseException:
+                self._state.rollback(mark)
+                raise
+            self._state.commit()
+        assert final is not None
+        receipts = {
+            i: Receipt.of(record, self.transparency)
+            for (i, _), record in zip(final.admitted, records, strict=True)
+        }
+        outcomes: list[BatchOutcome] = []
+        for i in range(n):
+            if i in receipts:
+                outcomes.append(BatchOutcome(result=AppendResult(receipts[i], replayed=False)))
+            elif i in final.replays:
+                outcomes.append(BatchOutcome(result=final.replays[i]))
+            elif i in final.twins and final.twins[i] in receipts:
+                twin = receipts[final.twins[i]]
+                outcomes.append(BatchOutcome(result=AppendResult(twin, replayed=True)))
+            elif i in failures:
+                outcomes.append(BatchOutcome(problem=failures[i]))
+            else:
+                outcomes.append(
+                    BatchOutcome(
+                        problem=BatchItemAborted(
+                            f"another item of {subjects[i] or 'this subject'} in this batch "
+                            "failed, so the subject's items were all dropped; fix that item "
+                            "and send them again"
+                        )
+                    )
+                )
+        return outcomes
 
     def _preverify(self, envelope: Envelope) -> bytes | None:
         """Verify against the key this process knows (outside the lock); the key if it passed."""

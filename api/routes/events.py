@@ -15,9 +15,10 @@ from fastapi.responses import JSONResponse
 from api.auth import Reader, Writer
 from api.deps import LedgerDep, SettingsDep, read_json_body
 from api.observability import APPEND_SECONDS, APPENDS
-from api.schemas import ENVELOPE_SCHEMA, ReceiptOut, WaitedReceiptOut, problems
+from api.schemas import ENVELOPE_SCHEMA, ProblemOut, ReceiptOut, WaitedReceiptOut, problems
 from ledger.application import Receipt
-from ledger.errors import LedgerError, ProblemError
+from ledger.canonical import parse_json
+from ledger.errors import InvalidStatement, LedgerError, PayloadTooLarge, ProblemError
 from ledger.tokens import scope
 from ledger.transparency import TransparencyLog
 
@@ -96,6 +97,47 @@ async def _wait_for_checkpoint(
     except (LedgerError, PersistenceError, OSError):
         log.exception("waiting for the checkpoint of %s failed", receipt.event_id)
     return None
+
+
+@router.post(
+    ":batch",
+    response_model=list[ReceiptOut | ProblemOut],
+    responses={**problems(400, 401, 403, 413, 415, 422, 429)},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": ENVELOPE_SCHEMA}}
+            },
+        }
+    },
+)
+async def append_batch(
+    request: Request, ledger: LedgerDep, settings: SettingsDep, token: Writer
+) -> JSONResponse:
+    """Append up to 1,000 envelopes: always 200, one receipt or problem per item, in order."""
+    raw = await read_json_body(request, settings.max_batch_bytes)
+    items = parse_json(raw)
+    if not isinstance(items, list):
+        raise InvalidStatement("a batch is a JSON array of envelopes")
+    if len(items) > settings.max_batch_items:
+        raise PayloadTooLarge(
+            f"the batch holds {len(items)} envelopes; the limit is {settings.max_batch_items}",
+            limit=settings.max_batch_items,
+        )
+    started = time.perf_counter()
+    outcomes = await run_in_threadpool(ledger.append_batch, items, authorize=scope(token))
+    APPEND_SECONDS.observe(time.perf_counter() - started)
+    body: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        if outcome.result is not None:
+            APPENDS.labels("replayed" if outcome.result.replayed else "created").inc()
+            body.append(outcome.result.receipt.to_json())
+        else:
+            assert outcome.problem is not None
+            APPENDS.labels(outcome.problem.slug).inc()
+            body.append(outcome.problem.to_problem())
+    return JSONResponse(body)
 
 
 @router.get("/{event_id}", response_model=ReceiptOut, responses=problems(401, 403, 404, 429))

@@ -28,7 +28,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import Environment, EnvType
 
-from ledger.canonical import entry_bytes, parse_json, split_entry
+from ledger.canonical import entry_bytes, entry_recorded_at, parse_json, split_entry
 from ledger.crypto import statement_message, verify_ed25519
 from ledger.entries import leaf_hash
 from ledger.errors import (
@@ -105,7 +105,7 @@ class Receipt:
         ``recorded_at`` comes from the entry's bytes, the only place it is signed over.
         """
         leaf = record.leaf_hash.hex()
-        recorded_at = split_entry(record.entry).recorded_at
+        recorded_at = entry_recorded_at(record.entry)
         promise = None
         if log is not None and log.log_key is not None:
             promise = log.signed_entry_timestamp(record.event_id, record.index, leaf, recorded_at)
@@ -341,6 +341,8 @@ class Ledger(Application[str]):
 
         final: _BatchPass | None = None
 
+        stored: dict[str, LogRecord] = {}
+
         def judge(session: WriteSession) -> _BatchPass:
             """One pass in array order; raises ``_ItemFailed`` at the first failing item."""
             result = _BatchPass()
@@ -363,7 +365,7 @@ class Ledger(Application[str]):
                         ),
                     )
                 seen[st.event_id] = i
-                existing = session.find_event(st.event_id)
+                existing = stored.get(st.event_id)
                 if existing is not None:
                     try:
                         result.replays[i] = self._replayed(existing, env)
@@ -387,6 +389,9 @@ class Ledger(Application[str]):
         def build(session: WriteSession) -> Sequence[NewEntry]:
             nonlocal final
             self._catch_up(session)
+            stored.update(
+                session.find_events([e.statement.event_id for e in envelopes if e is not None])
+            )
             while True:
                 mark = self._state.journal.mark()
                 try:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import rfc8785
 
 from ledger.errors import InvalidStatement, MalformedRequest
@@ -127,17 +128,49 @@ def _inspect(value: Any, path: str, depth: int, max_depth: int) -> str | None:
     return found
 
 
+def _orjson_exact(value: Any) -> bool:
+    """Whether orjson with sorted keys writes exactly RFC 8785 for this value: no floats,
+    integers within 64 bits, and ASCII member names (so byte order is UTF-16 order)."""
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, dict):
+        return all(
+            isinstance(k, str) and k.isascii() and _orjson_exact(v) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return all(_orjson_exact(v) for v in value)
+    return False
+
+
 def jcs(value: Any) -> bytes:
-    """The RFC 8785 canonical bytes of a JSON value."""
+    """The RFC 8785 canonical bytes of a JSON value.
+
+    ``rfc8785`` is the reference; orjson with sorted keys writes the same bytes for the
+    values statements carry (a property test holds the two equal) about fifty times faster.
+    """
+    if _orjson_exact(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            pass  # lone surrogates and the like: rfc8785 says what is wrong
     try:
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as e:
         raise InvalidStatement(f"value cannot be canonicalised (RFC 8785): {e}") from None
 
 
+def jcs_string(text: str) -> bytes:
+    """JCS of a string that needs no escaping (base64, instants); else the general path."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return b'"' + text.encode("ascii") + b'"'
+    return jcs(text)
+
+
 def envelope_bytes(statement_jcs: bytes, signature: str) -> bytes:
     """JCS of ``{"signature": …, "statement": …}`` from the statement's canonical bytes."""
-    return b'{"signature":' + jcs(signature) + b',"statement":' + statement_jcs + b"}"
+    return b'{"signature":' + jcs_string(signature) + b',"statement":' + statement_jcs + b"}"
 
 
 def entry_prefix(recorded_at: str, signature: str) -> bytes:
@@ -150,6 +183,18 @@ def entry_prefix(recorded_at: str, signature: str) -> bytes:
 def entry_bytes(statement_jcs: bytes, signature: str, recorded_at: str) -> bytes:
     """JCS of ``{"recorded_at", "signature", "statement"}`` (DESIGN §4 entry)."""
     return entry_prefix(recorded_at, signature) + statement_jcs + b"}"
+
+
+_RECORDED_AT_PREFIX = b'{"recorded_at":"'
+
+
+def entry_recorded_at(entry: bytes) -> str:
+    """An entry's ``recorded_at``, read from its bytes (it is their first member)."""
+    if entry.startswith(_RECORDED_AT_PREFIX):
+        end = entry.find(b'"', len(_RECORDED_AT_PREFIX))
+        if end > 0:
+            return entry[len(_RECORDED_AT_PREFIX) : end].decode("ascii", "replace")
+    return split_entry(entry).recorded_at
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -63,10 +64,15 @@ def statement_message(statement_jcs: bytes) -> bytes:
     return STATEMENT_PREFIX + statement_jcs
 
 
+@lru_cache(maxsize=4096)
+def _public_key(public_key: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(public_key)
+
+
 def verify_ed25519(public_key: bytes, message: bytes, signature: bytes) -> None:
     """Raise ``BadSignature`` unless ``signature`` is ``public_key``'s over ``message``."""
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+        _public_key(public_key).verify(signature, message)
     except (InvalidSignature, ValueError):
         raise BadSignature(
             f"the signature does not verify with key {key_id(public_key)} over "

@@ -109,6 +109,8 @@ class WriteSession(Protocol):
 
     def find_event(self, event_id: str) -> LogRecord | None: ...
 
+    def find_events(self, event_ids: Sequence[str]) -> dict[str, LogRecord]: ...
+
 
 Builder = Callable[[WriteSession], Sequence[NewEntry]]
 
@@ -145,6 +147,20 @@ class _Session:
         row = self._cursor.fetchone()
         return None if row is None else _record(row)
 
+    def find_events(self, event_ids: Sequence[str]) -> dict[str, LogRecord]:
+        found: dict[str, LogRecord] = {}
+        wanted = sorted(set(event_ids))
+        p = self._recorder.placeholder
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            self._cursor.execute(
+                self._recorder.sql_by_event_ids + f"({', '.join([p] * len(chunk))})", chunk
+            )
+            for row in self._cursor.fetchall():
+                record = _record(row)
+                found[record.event_id] = record
+        return found
+
 
 class LedgerRecorder(ApplicationRecorder):
     """The ledger's reads and writes on top of a library application recorder.
@@ -173,6 +189,7 @@ class LedgerRecorder(ApplicationRecorder):
             base + f"WHERE l.log_index > {p} AND l.log_index < {p} ORDER BY l.log_index"
         )
         self.sql_by_event_id = base + f"WHERE l.event_id = {p}"
+        self.sql_by_event_ids = base + "WHERE l.event_id IN "
         self.sql_by_leaf_hash = base + f"WHERE l.leaf_hash = {p}"
         self.sql_head = base + f"WHERE l.subject = {p} ORDER BY l.seq DESC LIMIT 1"
         self.sql_head_below = (

@@ -324,6 +324,9 @@ class Ledger(Application[str]):
         envelopes: list[Envelope | None] = [None] * n
         subjects = [_raw_subject(item) for item in items]
         for i, item in enumerate(items):
+            if isinstance(item, ProblemError):  # refused while parsing the batch's JSON
+                failures[i] = item
+                continue
             try:
                 envelopes[i] = parse_envelope(item)
             except ProblemError as e:
@@ -429,6 +432,8 @@ class Ledger(Application[str]):
             elif i in final.twins and final.twins[i] in receipts:
                 twin = receipts[final.twins[i]]
                 outcomes.append(BatchOutcome(result=AppendResult(twin, replayed=True)))
+            elif i in final.twins and final.twins[i] in final.replays:
+                outcomes.append(BatchOutcome(result=final.replays[final.twins[i]]))
             elif i in failures:
                 outcomes.append(BatchOutcome(problem=failures[i]))
             else:

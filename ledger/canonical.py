@@ -43,14 +43,29 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-@dataclass
-class _Findings:
-    floats: list[str]
-    big_ints: list[str]
+class _Refused:
+    """A value JSON can carry but a statement may not (a float, an integer beyond 2^53)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
 
 
-def parse_json(data: bytes, *, max_depth: int = MAX_NESTING) -> Any:
-    """Parse request bytes as strict JSON for signing (see the module docstring)."""
+def _parse_float(token: str) -> Any:
+    return _Refused(f"number {token} is not an integer; statements carry integers only")
+
+
+def _parse_int(token: str) -> Any:
+    if len(token.lstrip("-")) <= 16 and abs(value := int(token)) <= MAX_SAFE_INTEGER:
+        return value
+    return _Refused(
+        f"integer {token[:20]} is outside ±(2^53−1); statements carry integers in that range only"
+    )
+
+
+def _decode(data: bytes, max_depth: int) -> Any:
+    """JSON with 400-class faults raised and 422-class values left as ``_Refused`` marks."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -59,29 +74,13 @@ def parse_json(data: bytes, *, max_depth: int = MAX_NESTING) -> Any:
         ) from None
     if text.startswith("\ufeff"):
         raise MalformedRequest("the body starts with a byte order mark; send JSON without one")
-    findings = _Findings(floats=[], big_ints=[])
-
-    def parse_float(token: str) -> Any:
-        findings.floats.append(token)
-        return 0
-
-    def parse_int(token: str) -> Any:
-        if len(token.lstrip("-")) > 16:
-            findings.big_ints.append(token[:20])
-            return 0
-        value = int(token)
-        if abs(value) > MAX_SAFE_INTEGER:
-            findings.big_ints.append(token)
-            return 0
-        return value
-
     try:
         value = json.loads(
             text,
             object_pairs_hook=_object_without_duplicates,
             parse_constant=_reject_constant,
-            parse_float=parse_float,
-            parse_int=parse_int,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
         )
     except json.JSONDecodeError as e:
         raise MalformedRequest(
@@ -89,43 +88,65 @@ def parse_json(data: bytes, *, max_depth: int = MAX_NESTING) -> Any:
         ) from None
     except RecursionError:
         raise MalformedRequest(f"JSON nests deeper than {max_depth} levels") from None
-    surrogate_at = _inspect(value, "$", 0, max_depth)
-    if findings.floats:
-        raise InvalidStatement(
-            f"number {findings.floats[0]} is not an integer; statements carry integers only"
-        )
-    if findings.big_ints:
-        raise InvalidStatement(
-            f"integer {findings.big_ints[0]} is outside ±(2^53−1); statements carry "
-            "integers in that range only"
-        )
-    if surrogate_at is not None:
-        raise InvalidStatement(
-            f"{surrogate_at} contains a lone surrogate (\\ud800–\\udfff); send valid Unicode text"
-        )
+    _check_depth(value, 0, max_depth)
     return value
 
 
-def _inspect(value: Any, path: str, depth: int, max_depth: int) -> str | None:
-    """Refuse nesting beyond ``max_depth``; return the path of the first lone surrogate."""
+def _check_depth(value: Any, depth: int, max_depth: int) -> None:
+    if isinstance(value, (dict, list)):
+        if depth >= max_depth:
+            raise MalformedRequest(f"JSON nests deeper than {max_depth} levels")
+        for item in value.values() if isinstance(value, dict) else value:
+            _check_depth(item, depth + 1, max_depth)
+
+
+def _refusal(value: Any, path: str) -> str | None:
+    """What makes ``value`` unfit for a statement (the first fault in document order)."""
+    if isinstance(value, _Refused):
+        return value.message
     if isinstance(value, str):
-        return path if _SURROGATE.search(value) else None
-    if not isinstance(value, (dict, list)):
+        if _SURROGATE.search(value):
+            return f"{path} contains a lone surrogate (\\ud800–\\udfff); send valid Unicode text"
         return None
-    if depth >= max_depth:
-        raise MalformedRequest(f"JSON nests deeper than {max_depth} levels")
-    found: str | None = None
     if isinstance(value, dict):
         for key, item in value.items():
-            if found is None and _SURROGATE.search(key):
-                found = f"{path} member name"
-            inner = _inspect(item, f"{path}.{key}", depth + 1, max_depth)
-            found = found or inner
-    else:
+            if _SURROGATE.search(key):
+                return (
+                    f"{path} has a member name with a lone surrogate (\\ud800–\\udfff); send "
+                    "valid Unicode text"
+                )
+            found = _refusal(item, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
         for i, item in enumerate(value):
-            inner = _inspect(item, f"{path}[{i}]", depth + 1, max_depth)
-            found = found or inner
-    return found
+            found = _refusal(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def parse_json(data: bytes, *, max_depth: int = MAX_NESTING) -> Any:
+    """Parse request bytes as strict JSON for signing (see the module docstring)."""
+    value = _decode(data, max_depth)
+    refused = _refusal(value, "$")
+    if refused is not None:
+        raise InvalidStatement(refused)
+    return value
+
+
+def parse_json_items(data: bytes, *, max_depth: int = MAX_NESTING) -> list[Any] | None:
+    """A JSON array whose items are judged one by one: an item unfit for a statement is
+    replaced by its ``InvalidStatement`` (the others are unaffected); ``None`` if the body
+    is not an array. Faults of the JSON itself raise ``MalformedRequest`` for the whole."""
+    value = _decode(data, max_depth + 1)
+    if not isinstance(value, list):
+        return None
+    items: list[Any] = []
+    for i, item in enumerate(value):
+        refused = _refusal(item, f"$[{i}]")
+        items.append(InvalidStatement(refused) if refused is not None else item)
+    return items
 
 
 def _orjson_exact(value: Any) -> bool:

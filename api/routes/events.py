@@ -17,7 +17,7 @@ from api.deps import LedgerDep, SettingsDep, read_json_body
 from api.observability import APPEND_SECONDS, APPENDS
 from api.schemas import ENVELOPE_SCHEMA, ProblemOut, ReceiptOut, WaitedReceiptOut, problems
 from ledger.application import Receipt
-from ledger.canonical import parse_json
+from ledger.canonical import parse_json_items
 from ledger.errors import InvalidStatement, LedgerError, PayloadTooLarge, ProblemError
 from ledger.tokens import scope
 from ledger.transparency import TransparencyLog
@@ -117,8 +117,8 @@ async def append_batch(
 ) -> JSONResponse:
     """Append up to 1,000 envelopes: always 200, one receipt or problem per item, in order."""
     raw = await read_json_body(request, settings.max_batch_bytes)
-    items = parse_json(raw)
-    if not isinstance(items, list):
+    items = parse_json_items(raw)
+    if items is None:
         raise InvalidStatement("a batch is a JSON array of envelopes")
     if len(items) > settings.max_batch_items:
         raise PayloadTooLarge(

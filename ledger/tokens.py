@@ -88,7 +88,9 @@ class TokenStore:
             raise InvalidStatement(f"a {role} token has no agency scope")
         secret = PREFIX + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
         digest = token_hash(secret)
-        token = Token(digest[:6].hex(), role, agency_id, label, format_recorded_at(utc_now()), None)
+        # The id is random, not derived from the token: logs and lists reveal nothing of it.
+        token_id = secrets.token_hex(6)
+        token = Token(token_id, role, agency_id, label, format_recorded_at(utc_now()), None)
         self.recorder.insert_token(
             (token.token_id, digest, role, agency_id, label, token.created_at)
         )

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import ledger
-from api import problems
+from api import openapi, problems
 from api.auth import make_rate_limiter
 from api.observability import AccessLog, configure_logging
 from api.routes import events, health, log, subjects, tokens
@@ -17,6 +17,7 @@ from ledger.application import Ledger
 from ledger.datadir import open_ledger
 from ledger.settings import Settings
 from ledger.tokens import TokenStore
+from ledger.transparency import TransparencyLog
 
 
 def create_app(
@@ -42,8 +43,8 @@ def create_app(
         integrator = None
         if integrating and app.state.ledger.transparency is not None:
             integrator = threading.Thread(
-                target=app.state.ledger.transparency.run,
-                args=(stop,),
+                target=_integrate_while_running,
+                args=(app.state.ledger.transparency, stop),
                 name="log-integrator",
                 daemon=True,
             )
@@ -70,10 +71,22 @@ def create_app(
         app.state.ledger = ledger_
         app.state.tokens = TokenStore(ledger_.recorder)
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(AccessLog)
     for router in (events.router, subjects.router, log.router, tokens.router, health.router):
         app.include_router(router)
     return app
+
+
+def _integrate_while_running(log: TransparencyLog, stop: threading.Event) -> None:
+    """Integrate when this process holds the log's integrator lock; otherwise stand by and
+    take over when the process that holds it stops."""
+    while not stop.is_set():
+        if not log.run(stop):
+            stop.wait(STANDBY_SECONDS)
+
+
+STANDBY_SECONDS = 2.0
 
 
 def create_app_from_environment() -> FastAPI:

@@ -107,10 +107,26 @@ class ProblemOut(BaseModel):
     instance: str | None = None
 
 
+_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "Unauthenticated",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid statement",
+    429: "Rate limited",
+}
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for problem answers."""
+    """OpenAPI ``responses`` entries for problem answers (their schema: api/openapi.py)."""
     return {
-        status: {"model": ProblemOut, "content": {"application/problem+json": {}}}
+        status: {
+            "description": _DESCRIPTIONS.get(status, "Problem"),
+            "content": {"application/problem+json": {}},
+        }
         for status in statuses
     }
 

@@ -45,7 +45,7 @@ def _store(request: Request) -> TokenStore:
     "",
     status_code=201,
     response_model=CreatedTokenOut,
-    responses=problems(401, 403, 422, 429),
+    responses=problems(400, 401, 403, 422, 429),
 )
 def create_token(body: TokenIn, request: Request, admin: Admin) -> JSONResponse:
     """Create a token; the answer is the only place the token itself ever appears."""

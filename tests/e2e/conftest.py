@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,9 +11,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+
+from ledger.canonical import jcs
+from ledger.crypto import b64decode_canonical, statement_message, verify_ed25519
+from ledger.merkle import hash_leaf, verify_consistency, verify_inclusion
+from ledger.note import Checkpoint, Verifier, open_checkpoint, parse_verifier
 
 LEDGERCTL = str(Path(sys.executable).parent / "ledgerctl")
 
@@ -107,3 +114,188 @@ def server(tmp_path: Path) -> Iterator[Server]:
         process.terminate()
         process.wait(timeout=10)
         log_file.close()
+
+
+# --- Served processes that tests stop, kill and restart (crash safety, two servers) --------
+
+E2E_ORIGIN = "e2e.example/ledger"
+ROOT_REGISTRAR = "root-registrar"  # `ledgerctl init`'s default root registrar id
+
+
+def store_args(data: Path, database_url: str | None) -> list[str]:
+    """``--data-dir D`` and, for a database outside the data dir, ``--database-url URL``."""
+    args = ["--data-dir", str(data)]
+    return [*args, "--database-url", database_url] if database_url else args
+
+
+def init_ledger(data: Path, database_url: str | None = None) -> None:
+    """``ledgerctl init`` with a root key valid from 2020, on SQLite or ``database_url``."""
+    run(
+        "init",
+        "--origin",
+        E2E_ORIGIN,
+        *store_args(data, database_url),
+        "--root-valid-from",
+        "2020-01-01T00:00:00Z",
+    )
+
+
+def create_token_in(data: Path, role: str, database_url: str | None = None) -> str:
+    """``ledgerctl tokens create`` against ``database_url`` (default: the data dir's)."""
+    args = ["tokens", "create", "--role", role, *store_args(data, database_url)]
+    return run(*args).stdout.decode().strip()
+
+
+def ledger_verify(data: Path, database_url: str | None = None) -> tuple[int, str]:
+    """``ledgerctl verify``: its exit code and what it printed (stdout, then stderr)."""
+    result = run("verify", *store_args(data, database_url), check=False)
+    return result.returncode, (result.stdout + result.stderr).decode()
+
+
+class ServeProcess:
+    """``ledgerctl serve`` in its own process group, so a SIGKILL takes all of it down."""
+
+    def __init__(
+        self,
+        data: Path,
+        log_path: Path,
+        *,
+        database_url: str | None = None,
+        integrate: bool = True,
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        args = [LEDGERCTL, "serve", *store_args(data, database_url), "--port", str(self.port)]
+        if not integrate:
+            args.append("--no-integrate")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+        # The log goes to a file: a pipe nobody reads would block a chatty server.
+        with log_path.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                args, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._wait_healthy()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text("utf-8", "replace")
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError("ledgerctl serve did not come up:\n" + self.log_text())
+
+    def kill(self) -> None:
+        """SIGKILL the server's process group: no shutdown, no flush, no goodbye."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM, and SIGKILL if it has not stopped within 10 s."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+# --- Reading a served log back and checking it from the outside ----------------------------
+
+
+def bearer_headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def read_log(url: str, inspector: str) -> list[dict[str, Any]]:
+    """Every item of ``GET /v1/log/entries``, page by page, as served."""
+    items: list[dict[str, Any]] = []
+    with httpx.Client(base_url=url, timeout=30) as http:
+        while True:
+            start = len(items)
+            response = http.get(
+                "/v1/log/entries",
+                params={"start": start, "end": start + 1000},
+                headers=bearer_headers(inspector),
+            )
+            assert response.status_code == 200, response.text
+            page = response.json()["entries"]
+            if not page:
+                return items
+            items += page
+
+
+def check_log_item(item: dict[str, Any], root_public_key: bytes) -> dict[str, Any]:
+    """A whole entry: exactly its three members, the leaf hash of its bytes, a statement the
+    root key signed (every entry these tests write is root-signed); its statement."""
+    entry = item["entry"]
+    assert set(entry) == {"recorded_at", "signature", "statement"}, item
+    assert hash_leaf(jcs(entry)).hex() == item["leaf_hash"], f"leaf hash of {item['index']}"
+    statement: dict[str, Any] = entry["statement"]
+    verify_ed25519(
+        root_public_key,
+        statement_message(jcs(statement)),
+        b64decode_canonical(entry["signature"], size=64),
+    )
+    return statement
+
+
+def log_verifier(url: str) -> Verifier:
+    return parse_verifier(httpx.get(url + "/v1/log/key", timeout=10).json()["vkey"])
+
+
+def latest_checkpoint(url: str, verifier: Verifier) -> tuple[Checkpoint, str]:
+    """The served checkpoint, its log signature checked; and its note text."""
+    response = httpx.get(url + "/v1/log/checkpoint", timeout=10)
+    assert response.status_code == 200, response.text
+    return open_checkpoint(response.text, verifier)[0], response.text
+
+
+def wait_for_checkpoint(url: str, verifier: Verifier, size: int, timeout: float = 30) -> Checkpoint:
+    """The first served checkpoint of at least ``size`` entries (integration catching up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            checkpoint, _ = latest_checkpoint(url, verifier)
+            if checkpoint.size >= size:
+                return checkpoint
+        except (httpx.HTTPError, AssertionError):
+            pass  # no checkpoint yet
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} served no checkpoint of size {size} within {timeout} s")
+        time.sleep(0.1)
+
+
+def assert_consistent(url: str, older: Checkpoint, newer: Checkpoint) -> None:
+    """The served consistency proof from ``older`` to ``newer`` verifies (one tree)."""
+    response = httpx.get(
+        url + "/v1/log/proof/consistency",
+        params={"first": older.size, "second": newer.size},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    hashes = [bytes.fromhex(h) for h in response.json()["hashes"]]
+    verify_consistency(older.size, newer.size, hashes, older.root, newer.root)
+
+
+def assert_included(url: str, index: int, leaf_hash_hex: str, checkpoint: Checkpoint) -> None:
+    """The served inclusion proof of entry ``index`` verifies against ``checkpoint``."""
+    response = httpx.get(
+        url + "/v1/log/proof/inclusion",
+        params={"index": index, "tree_size": checkpoint.size},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    proof = response.json()
+    assert proof["leaf_hash"] == leaf_hash_hex, f"entry {index}: {proof}"
+    hashes = [bytes.fromhex(h) for h in proof["hashes"]]
+    verify_inclusion(bytes.fromhex(leaf_hash_hex), index, checkpoint.size, hashes, checkpoint.root)

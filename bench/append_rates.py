@@ -9,6 +9,7 @@ The full benchmark suite (HTTP, PostgreSQL, rebuild, audit, reads) is issue 6's.
 from __future__ import annotations
 
 import argparse
+import base64
 import tempfile
 import time
 from datetime import date, timedelta
@@ -26,10 +27,17 @@ def statements(root: SigningKey, count: int, start_seq: int, prev: str | None) -
     for i in range(count):
         seq = start_seq + i
         statement = make_statement(
-            "calendar.adjusted", "calendar:VN", seq=seq, prev=prev, actor="root",
+            "calendar.adjusted",
+            "calendar:VN",
+            seq=seq,
+            prev=prev,
+            actor="root",
             key_id=root.key_id,
-            body={"date": (date(2000, 1, 1) + timedelta(days=seq)).isoformat(),
-                  "kind": "day_off", "source_document": f"QĐ {seq}"},
+            body={
+                "date": (date(2000, 1, 1) + timedelta(days=seq)).isoformat(),
+                "kind": "day_off",
+                "source_document": f"QĐ {seq}",
+            },
         )
         env = envelope(statement, root)
         prev = envelope_hash(env)
@@ -44,8 +52,14 @@ def main() -> None:
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="bench-"))
     settings = Settings.load(data, database_url=args.database_url, integrate=False)
-    initialise(settings, origin="bench.example/ledger", root_id="root", root_name="Root",
-               root_valid_from="1999-01-01T00:00:00Z", occurred_at="1999-06-01T00:00:00Z")
+    initialise(
+        settings,
+        origin="bench.example/ledger",
+        root_id="root",
+        root_name="Root",
+        root_valid_from="1999-01-01T00:00:00Z",
+        occurred_at="1999-06-01T00:00:00Z",
+    )
     ledger, _ = open_ledger(settings)
     root = SigningKey.load(settings.root_key_path)
 
@@ -56,7 +70,7 @@ def main() -> None:
     start = time.perf_counter()
     for env in parsed:
         message = statement_message(jcs(env["statement"]))
-        verify_ed25519(root.public_bytes, message, __import__("base64").b64decode(env["signature"]))
+        verify_ed25519(root.public_bytes, message, base64.b64decode(env["signature"]))
     verify_rate = args.n / (time.perf_counter() - start)
 
     start = time.perf_counter()
@@ -74,8 +88,8 @@ def main() -> None:
 
     print(f"database: {settings.effective_database_url}")
     print(f"raw Ed25519 verify, one core: {verify_rate:,.0f}/s")
-    print(f"single appends (in-process):  {single_rate:,.0f}/s  ({single_rate / verify_rate:.2f}x verify)")
-    print(f"batches of 1000 (in-process): {batch_rate:,.0f}/s  ({batch_rate / verify_rate:.2f}x verify)")
+    for what, rate in (("single appends", single_rate), ("batches of 1000", batch_rate)):
+        print(f"{what + ' (in-process):':30} {rate:,.0f}/s  ({rate / verify_rate:.2f}x verify)")
 
 
 if __name__ == "__main__":

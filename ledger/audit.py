@@ -164,68 +164,78 @@ def audit(
         report.checkpoints += 1
         return None
 
-    for record in records:
-        try:
-            _check_log_row(record)
-            verdict = apply_record(state, record, verify_signature)
-        except IntegrityError as e:
-            problem = str(e).split(": ", 1)[1] if str(e).startswith("entry ") else str(e)
-            # An earlier entry may already disagree with the stored tree: name that one.
-            report.failure = check_nodes() or _entry_failure(record, problem)
-            return report
-        if record.index == 0:
-            body = verdict.entry.envelope.statement.body
-            assert isinstance(body, LedgerGenesis)
-            if verifier is None:
-                verifier = parse_verifier(body.log_vkey)
-                report.notes.append(
-                    "trusted the log key the genesis names (self-asserted); pass the log's "
-                    "vkey to verify against a key you hold"
+    try:
+        for record in records:
+            try:
+                _check_log_row(record)
+                verdict = apply_record(state, record, verify_signature)
+            except IntegrityError as e:
+                problem = str(e).split(": ", 1)[1] if str(e).startswith("entry ") else str(e)
+                # An earlier entry may already disagree with the stored tree: name that one.
+                _stop_on(check_nodes() or _entry_failure(record, problem))
+            if record.index == 0:
+                body = verdict.entry.envelope.statement.body
+                assert isinstance(body, LedgerGenesis)
+                if verifier is None:
+                    verifier = parse_verifier(body.log_vkey)
+                    report.notes.append(
+                        "trusted the log key the genesis names (self-asserted); pass the "
+                        "log's vkey to verify against a key you hold"
+                    )
+                elif body.log_vkey != verifier.vkey:
+                    _stop_on(
+                        _entry_failure(
+                            record,
+                            f"the genesis names log key {body.log_vkey}, not {verifier.vkey}",
+                        )
+                    )
+            created.extend(tree.append(leaf_hash(record.entry)))
+            unchecked[record.index] = record
+            report.entries += 1
+            while next_checkpoint is not None and next_checkpoint.size == tree.size:
+                # Entries first: a bad entry is named as such, not as a checkpoint mismatch.
+                _stop_on(check_nodes() or check_checkpoint(next_checkpoint))
+                next_checkpoint = next(pending, None)
+            if next_checkpoint is not None and next_checkpoint.size < tree.size:
+                _stop_on(Failure(f"checkpoint of size {next_checkpoint.size} is out of order"))
+            if tree.size % page == 0:
+                _stop_on(check_nodes())
+                if progress is not None:
+                    progress(tree.size)
+        _stop_on(check_nodes())
+        if progress is not None:
+            progress(tree.size)
+        if next_checkpoint is not None:
+            _stop_on(
+                Failure(
+                    f"checkpoint of size {next_checkpoint.size} was signed, but the log holds "
+                    f"only {tree.size} entries: entries were removed from the end"
                 )
-            elif body.log_vkey != verifier.vkey:
-                report.failure = _entry_failure(
-                    record, f"the genesis names log key {body.log_vkey}, not {verifier.vkey}"
+            )
+        if stored_tree_size is not None and stored_tree_size > tree.size:
+            _stop_on(
+                Failure(
+                    f"the stored tree holds {stored_tree_size} leaves but the log only "
+                    f"{tree.size} entries"
                 )
-                return report
-        created.extend(tree.append(leaf_hash(record.entry)))
-        unchecked[record.index] = record
-        report.entries += 1
-        while next_checkpoint is not None and next_checkpoint.size == tree.size:
-            # Entries first: a bad entry is named as such, not only as a checkpoint mismatch.
-            failure = check_nodes() or check_checkpoint(next_checkpoint)
-            if failure is not None:
-                report.failure = failure
-                return report
-            next_checkpoint = next(pending, None)
-        if next_checkpoint is not None and next_checkpoint.size < tree.size:
-            report.failure = Failure(f"checkpoint of size {next_checkpoint.size} is out of order")
-            return report
-        if tree.size % page == 0:
-            failure = check_nodes()
-            if failure is not None:
-                report.failure = failure
-                return report
-            if progress is not None:
-                progress(tree.size)
-    failure = check_nodes()
-    if failure is not None:
-        report.failure = failure
-        return report
-    if progress is not None:
-        progress(tree.size)
-    if next_checkpoint is not None:
-        report.failure = Failure(
-            f"checkpoint of size {next_checkpoint.size} was signed, but the log holds only "
-            f"{tree.size} entries: entries were removed from the end"
-        )
-        return report
-    if stored_tree_size is not None and stored_tree_size > tree.size:
-        report.failure = Failure(
-            f"the stored tree holds {stored_tree_size} leaves but the log only {tree.size} entries"
-        )
+            )
+    except _Stop as stop:
+        report.failure = stop.failure
         return report
     report.root = tree.root() if tree.size else None
     return report
+
+
+class _Stop(Exception):
+    """Internal: the audit found its first failure."""
+
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+
+
+def _stop_on(failure: Failure | None) -> None:
+    if failure is not None:
+        raise _Stop(failure)
 
 
 def _check_log_row(record: LogRecord) -> None:

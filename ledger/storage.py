@@ -275,6 +275,12 @@ class LedgerRecorder(ApplicationRecorder):
             "label TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)",
         ]
 
+    def _index(
+        self, cursor: Any, notification_ids: Sequence[int], entries: Sequence[NewEntry] | None
+    ) -> None:
+        """Give the events just inserted the next dense indexes (the caller holds the lock)."""
+        cursor.executemany(self.sql_insert_log, self._log_rows(cursor, notification_ids, entries))
+
     def _log_rows(
         self, cursor: Any, notification_ids: Sequence[int], entries: Sequence[NewEntry] | None
     ) -> list[tuple[Any, ...]]:
@@ -520,8 +526,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
         # The INSERT above takes SQLite's write lock before the index is read below.
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
         assert notification_ids is not None
-        rows = self._log_rows(c, notification_ids, kwargs.get("ledger_entries"))
-        c.executemany(self.sql_insert_log, rows)
+        self._index(c, notification_ids, kwargs.get("ledger_entries"))
         return notification_ids
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -632,8 +637,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert notification_ids is not None
         # Still inside the transaction that holds the table lock: the index is dense.
-        rows = self._log_rows(curs, notification_ids, kwargs.get("ledger_entries"))
-        curs.executemany(self.sql_insert_log, rows)
+        self._index(curs, notification_ids, kwargs.get("ledger_entries"))
         return notification_ids
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:

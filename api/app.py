@@ -17,7 +17,6 @@ from ledger.application import Ledger
 from ledger.datadir import open_ledger
 from ledger.settings import Settings
 from ledger.tokens import TokenStore
-from ledger.transparency import TransparencyLog
 
 
 def create_app(
@@ -43,8 +42,8 @@ def create_app(
         integrator = None
         if integrating and app.state.ledger.transparency is not None:
             integrator = threading.Thread(
-                target=_integrate_while_running,
-                args=(app.state.ledger.transparency, stop),
+                target=app.state.ledger.transparency.run_or_stand_by,
+                args=(stop,),
                 name="log-integrator",
                 daemon=True,
             )
@@ -76,17 +75,6 @@ def create_app(
     for router in (events.router, subjects.router, log.router, tokens.router, health.router):
         app.include_router(router)
     return app
-
-
-def _integrate_while_running(log: TransparencyLog, stop: threading.Event) -> None:
-    """Integrate when this process holds the log's integrator lock; otherwise stand by and
-    take over when the process that holds it stops."""
-    while not stop.is_set():
-        if not log.run(stop):
-            stop.wait(STANDBY_SECONDS)
-
-
-STANDBY_SECONDS = 2.0
 
 
 def create_app_from_environment() -> FastAPI:

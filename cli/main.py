@@ -308,9 +308,7 @@ def log_integrate(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         err.print(f"integrating {transparency.origin}; stop with Ctrl-C", highlight=False)
-        while not stop.is_set():
-            if not transparency.run(stop):
-                stop.wait(2.0)  # another integrator holds the log: stand by
+        transparency.run_or_stand_by(stop)
     finally:
         ledger.close()
 

@@ -39,8 +39,8 @@ from ledger.errors import (
     ProblemError,
 )
 from ledger.registry import KeyRecord, Registry
-from ledger.replay import apply_record, trust_signature
-from ledger.state import Assessment, Authorizer, LedgerState, TimeRules
+from ledger.replay import apply_record, trust_signature, verify_signature
+from ledger.state import Assessment, Authorizer, LedgerState, SignatureCheck, TimeRules
 from ledger.statements import Envelope, parse_envelope
 from ledger.storage import LedgerRecorder, LogRecord, NewEntry, WriteSession, library_environment
 from ledger.times import ONE_MICROSECOND, format_recorded_at, parse_instant, utc_now
@@ -189,8 +189,8 @@ def preverify_many(registry: Registry, envelopes: Sequence[Envelope | None]) -> 
         if key is not None:
             message = statement_message(env.statement.canonical)
             jobs.append((env.hash, key.public_key, message, env.signature_bytes))
-    if not jobs:
-        return {}
+    if len(jobs) < 2:  # no pool for one envelope: a thread hop costs more than it saves
+        return _verify_chunk(jobs)
     if _VERIFY_POOL is None:
         _VERIFY_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
     chunk = max(1, len(jobs) // ((os.cpu_count() or 2) * 4))
@@ -199,6 +199,17 @@ def preverify_many(registry: Registry, envelopes: Sequence[Envelope | None]) -> 
     for results in _VERIFY_POOL.map(_verify_chunk, chunks):
         verified.update(results)
     return verified
+
+
+def _checked_against(verified: dict[str, bytes]) -> SignatureCheck:
+    """The signature check under the lock: re-verify only if the registry's key for the
+    statement is not the one its signature was checked with before the lock."""
+
+    def check(key: KeyRecord, envelope: Envelope) -> None:
+        if verified.get(envelope.hash) != key.public_key:
+            verify_signature(key, envelope)
+
+    return check
 
 
 def _verify_chunk(jobs: list[tuple[str, bytes, bytes, bytes]]) -> dict[str, bytes]:
@@ -265,16 +276,7 @@ class Ledger(Application[str]):
         stored = self.recorder.record_by_event_id(envelope.statement.event_id)
         if stored is not None:
             return self._replayed(stored, envelope)
-        verified = self._preverify(envelope)
-
-        def check_signature(key: KeyRecord, env: Envelope) -> None:
-            if verified != key.public_key:
-                verify_ed25519(
-                    key.public_key,
-                    statement_message(env.statement.canonical),
-                    env.signature_bytes,
-                )
-
+        check_signature = _checked_against(preverify_many(self._state.registry, [envelope]))
         assessments: list[Assessment] = []
 
         def build(session: WriteSession) -> Sequence[NewEntry]:
@@ -295,16 +297,10 @@ class Ledger(Application[str]):
             )
             return [self._new_entry(envelope, recorded)]
 
-        with self._write_lock:
-            mark = self._state.journal.mark()
-            try:
-                records = self.recorder.append(build)
-            except _Replay as replay:
-                return self._replayed(replay.record, envelope)
-            except BaseException:
-                self._state.rollback(mark)
-                raise
-            self._state.commit()
+        try:
+            records = self._store(build)
+        except _Replay as replay:
+            return self._replayed(replay.record, envelope)
         return AppendResult(
             Receipt.of(records[0], self.transparency), replayed=False, assessment=assessments[0]
         )
@@ -332,16 +328,7 @@ class Ledger(Application[str]):
             except ProblemError as e:
                 failures[i] = e
         dropped = {subjects[i] for i in failures}
-        verified = preverify_many(self._state.registry, envelopes)
-
-        def check_signature(key: KeyRecord, env: Envelope) -> None:
-            if verified.get(env.hash) != key.public_key:
-                verify_ed25519(
-                    key.public_key,
-                    statement_message(env.statement.canonical),
-                    env.signature_bytes,
-                )
-
+        check_signature = _checked_against(preverify_many(self._state.registry, envelopes))
         final: _BatchPass | None = None
 
         stored: dict[str, LogRecord] = {}
@@ -410,14 +397,7 @@ class Ledger(Application[str]):
                     for i, recorded in final.admitted
                 ]
 
-        with self._write_lock:
-            mark = self._state.journal.mark()
-            try:
-                records = self.recorder.append(build)
-            except BaseException:
-                self._state.rollback(mark)
-                raise
-            self._state.commit()
+        records = self._store(build)
         assert final is not None
         receipts = {
             i: Receipt.of(record, self.transparency)
@@ -448,19 +428,18 @@ class Ledger(Application[str]):
                 )
         return outcomes
 
-    def _preverify(self, envelope: Envelope) -> bytes | None:
-        """Verify against the key this process knows (outside the lock); the key if it passed."""
-        st = envelope.statement
-        key = self._state.registry.keys.get(st.key)
-        if key is None:
-            return None
-        try:
-            verify_ed25519(
-                key.public_key, statement_message(st.canonical), envelope.signature_bytes
-            )
-        except ProblemError:
-            return None
-        return key.public_key
+    def _store(self, build: Callable[[WriteSession], Sequence[NewEntry]]) -> list[LogRecord]:
+        """Store what ``build`` decides under the write lock; the in-memory state keeps its
+        changes only if the transaction commits."""
+        with self._write_lock:
+            mark = self._state.journal.mark()
+            try:
+                records = self.recorder.append(build)
+            except BaseException:
+                self._state.rollback(mark)
+                raise
+            self._state.commit()
+            return records
 
     def _replayed(self, record: LogRecord, envelope: Envelope) -> AppendResult:
         if record.envelope_hash.hex() != envelope.hash:

@@ -65,7 +65,8 @@ def _parse_int(token: str) -> Any:
 
 
 def _decode(data: bytes, max_depth: int) -> Any:
-    """JSON with 400-class faults raised and 422-class values left as ``_Refused`` marks."""
+    """JSON with 400-class faults raised and 422-class values left as ``_Refused`` marks
+    (nesting is checked by ``_inspect``, in the same walk that finds those marks)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -75,7 +76,7 @@ def _decode(data: bytes, max_depth: int) -> Any:
     if text.startswith("\ufeff"):
         raise MalformedRequest("the body starts with a byte order mark; send JSON without one")
     try:
-        value = json.loads(
+        return json.loads(
             text,
             object_pairs_hook=_object_without_duplicates,
             parse_constant=_reject_constant,
@@ -88,48 +89,42 @@ def _decode(data: bytes, max_depth: int) -> Any:
         ) from None
     except RecursionError:
         raise MalformedRequest(f"JSON nests deeper than {max_depth} levels") from None
-    _check_depth(value, 0, max_depth)
-    return value
 
 
-def _check_depth(value: Any, depth: int, max_depth: int) -> None:
-    if isinstance(value, (dict, list)):
-        if depth >= max_depth:
-            raise MalformedRequest(f"JSON nests deeper than {max_depth} levels")
-        for item in value.values() if isinstance(value, dict) else value:
-            _check_depth(item, depth + 1, max_depth)
-
-
-def _refusal(value: Any, path: str) -> str | None:
-    """What makes ``value`` unfit for a statement (the first fault in document order)."""
+def _inspect(value: Any, path: str, depth: int, max_depth: int) -> str | None:
+    """Raise ``MalformedRequest`` for nesting beyond ``max_depth`` anywhere; else what makes
+    ``value`` unfit for a statement (the first fault in document order), or ``None``."""
     if isinstance(value, _Refused):
         return value.message
     if isinstance(value, str):
         if _SURROGATE.search(value):
             return f"{path} contains a lone surrogate (\\ud800–\\udfff); send valid Unicode text"
         return None
+    if not isinstance(value, (dict, list)):
+        return None
+    if depth >= max_depth:
+        raise MalformedRequest(f"JSON nests deeper than {max_depth} levels")
+    found: str | None = None
     if isinstance(value, dict):
         for key, item in value.items():
-            if _SURROGATE.search(key):
-                return (
+            if found is None and _SURROGATE.search(key):
+                found = (
                     f"{path} has a member name with a lone surrogate (\\ud800–\\udfff); send "
                     "valid Unicode text"
                 )
-            found = _refusal(item, f"{path}.{key}")
-            if found:
-                return found
-    elif isinstance(value, list):
+            inner = _inspect(item, f"{path}.{key}", depth + 1, max_depth)
+            found = found or inner
+    else:
         for i, item in enumerate(value):
-            found = _refusal(item, f"{path}[{i}]")
-            if found:
-                return found
-    return None
+            inner = _inspect(item, f"{path}[{i}]", depth + 1, max_depth)
+            found = found or inner
+    return found
 
 
 def parse_json(data: bytes, *, max_depth: int = MAX_NESTING) -> Any:
     """Parse request bytes as strict JSON for signing (see the module docstring)."""
     value = _decode(data, max_depth)
-    refused = _refusal(value, "$")
+    refused = _inspect(value, "$", 0, max_depth)
     if refused is not None:
         raise InvalidStatement(refused)
     return value
@@ -141,12 +136,14 @@ def parse_json_items(data: bytes, *, max_depth: int = MAX_NESTING) -> list[Any] 
     is not an array. Faults of the JSON itself raise ``MalformedRequest`` for the whole."""
     value = _decode(data, max_depth + 1)
     if not isinstance(value, list):
+        _inspect(value, "$", 0, max_depth + 1)
         return None
-    items: list[Any] = []
-    for i, item in enumerate(value):
-        refused = _refusal(item, f"$[{i}]")
-        items.append(InvalidStatement(refused) if refused is not None else item)
-    return items
+    # Every item is inspected before any answer, so nesting anywhere fails the whole body.
+    refusals = [_inspect(item, f"$[{i}]", 1, max_depth + 1) for i, item in enumerate(value)]
+    return [
+        InvalidStatement(refused) if refused is not None else item
+        for item, refused in zip(value, refusals, strict=True)
+    ]
 
 
 def _orjson_exact(value: Any) -> bool:

@@ -137,16 +137,6 @@ def new_nodes(index: int, leaf: bytes, nodes: Mapping[NodeId, bytes]) -> list[tu
     return created
 
 
-def parents_needed(index: int) -> list[NodeId]:
-    """The stored left siblings ``new_nodes`` reads when appending leaf ``index``."""
-    needed: list[NodeId] = []
-    level, i = 0, index
-    while i % 2 == 1:
-        needed.append((level, i - 1))
-        level, i = level + 1, i // 2
-    return needed
-
-
 HASH_SIZE = 32
 
 

@@ -101,8 +101,6 @@ class TransparencyLog:
         self.witnesses = {w.name: w for w in witnesses}
         self.checkpoint_interval = checkpoint_interval
         self.batch = batch
-        self.stalled_since: float | None = None
-        self.last_progress = time.monotonic()
 
     @property
     def vkey(self) -> str:
@@ -121,7 +119,6 @@ class TransparencyLog:
             before, after = self.recorder.integrate(self.batch)
             if after == before:
                 return after
-            self.last_progress = time.monotonic()
 
     def sign_checkpoint(self) -> StoredCheckpoint | None:
         """Sign the integrated tree's checkpoint unless the latest already covers it."""
@@ -137,11 +134,23 @@ class TransparencyLog:
         self.integrate_pending()
         return self.sign_checkpoint()
 
-    def run(self, stop: threading.Event, *, poll: float = 0.1) -> bool:
+    def run_or_stand_by(self, stop: threading.Event, *, standby: float = 2.0) -> None:
+        """Integrate while this process holds the log's integrator lock; otherwise stand by,
+        and take over when the process that holds it stops. Returns once ``stop`` is set."""
+        standing_by = False
+        while not stop.is_set():
+            if self.run(stop, quiet=standing_by):
+                standing_by = False
+            else:
+                standing_by = True
+                stop.wait(standby)
+
+    def run(self, stop: threading.Event, *, poll: float = 0.1, quiet: bool = False) -> bool:
         """Integrate until ``stop`` is set; ``False`` at once if another process integrates."""
         with self.recorder.integrator_lock() as held:
             if not held:
-                log.info("another process integrates this log; not integrating here")
+                if not quiet:
+                    log.info("another process integrates this log; standing by")
                 return False
             log.info("integrating the log %s", self.origin)
             last_signed = 0.0
@@ -153,10 +162,8 @@ class TransparencyLog:
                     grown = latest is None or latest.size < size
                     if grown and due and self.sign_checkpoint() is not None:
                         last_signed = time.monotonic()
-                    self.stalled_since = None
                 except Exception:  # the loop must survive a database hiccup, loudly
                     log.exception("integration round failed; retrying")
-                    self.stalled_since = self.stalled_since or time.monotonic()
                 stop.wait(poll)
             return True
 

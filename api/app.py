@@ -12,11 +12,13 @@ import ledger
 from api import openapi, problems
 from api.auth import make_rate_limiter
 from api.observability import AccessLog, configure_logging
-from api.routes import events, health, log, subjects, tokens
+from api.routes import events, health, log, reads, subjects, tokens
 from ledger.application import Ledger
-from ledger.datadir import open_ledger
+from ledger.datadir import open_ledger, time_rules
 from ledger.settings import Settings
 from ledger.tokens import TokenStore
+from projections.reads import ReadModels
+from projections.runner import ProjectionRunner
 
 
 def create_app(
@@ -24,36 +26,62 @@ def create_app(
     *,
     ledger_: Ledger | None = None,
     integrate: bool | None = None,
+    project: bool | None = None,
 ) -> FastAPI:
     """The API for ``settings`` (default: from the environment), or around a given ledger.
 
     Unless ``integrate`` is false (default: ``settings.integrate``), the process also tries
     to become the log's integrator, in a background thread; only one process succeeds.
+    Likewise ``project`` (default: ``settings.projections``) for the projection runner.
     """
     settings = settings or Settings.load()
     integrating = settings.integrate if integrate is None else integrate
+    projecting = settings.projections if project is None else project
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = ledger_ is None
         app.state.ledger = open_ledger(settings)[0] if ledger_ is None else ledger_
         app.state.tokens = TokenStore(app.state.ledger.recorder)
+        the_ledger: Ledger = app.state.ledger
+        app.state.reads = ReadModels(the_ledger.recorder, the_ledger.database_url)
         stop = threading.Event()
-        integrator = None
-        if integrating and app.state.ledger.transparency is not None:
-            integrator = threading.Thread(
-                target=app.state.ledger.transparency.run_or_stand_by,
-                args=(stop,),
-                name="log-integrator",
-                daemon=True,
+        threads: list[threading.Thread] = []
+        if integrating and the_ledger.transparency is not None:
+            threads.append(
+                threading.Thread(
+                    target=the_ledger.transparency.run_or_stand_by,
+                    args=(stop,),
+                    name="log-integrator",
+                    daemon=True,
+                )
             )
-            integrator.start()
+        runner: ProjectionRunner | None = None
+        if projecting:
+            runner = ProjectionRunner(
+                the_ledger.recorder,
+                the_ledger.database_url,
+                time_rules=time_rules(settings),
+                poll=settings.projection_poll_seconds,
+                watchdog=settings.projection_watchdog_seconds,
+            )
+            app.state.runner = runner
+            threads.append(
+                threading.Thread(
+                    target=runner.run_or_stand_by, args=(stop,), name="projections", daemon=True
+                )
+            )
+        for thread in threads:
+            thread.start()
         try:
             yield
         finally:
             stop.set()
-            if integrator is not None:
-                integrator.join(timeout=10)
+            for thread in threads:
+                thread.join(timeout=10)
+            if runner is not None:
+                runner.close()
+            app.state.reads.close()
             if owned:
                 app.state.ledger.close()
 
@@ -72,8 +100,9 @@ def create_app(
     problems.install(app)
     openapi.install(app)
     app.add_middleware(AccessLog)
-    for router in (events.router, subjects.router, log.router, tokens.router, health.router):
-        app.include_router(router)
+    routers = (events, subjects, log, reads, tokens, health)
+    for module in routers:
+        app.include_router(module.router)
     return app
 
 

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     checkpoint_interval_seconds: float = Field(default=0.5, gt=0, le=1.0)
     integrate: bool = Field(default=True, description="integrate the log in the server")
+    projections: bool = Field(
+        default=True, description="run the projections (read models) in the server"
+    )
+    projection_poll_seconds: float = Field(default=0.2, gt=0, le=10.0)
+    projection_watchdog_seconds: float = Field(
+        default=1.0, gt=0, le=60.0, description="PostgreSQL: poll this often even without NOTIFY"
+    )
     witness_vkeys: list[str] = Field(
         default_factory=list, description="cosignature/v1 vkeys of the witnesses to accept"
     )

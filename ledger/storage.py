@@ -201,6 +201,9 @@ class LedgerRecorder(ApplicationRecorder):
         )
         self.sql_size = f"SELECT COALESCE(MAX(log_index), -1) + 1 AS size FROM {log}"
         self.sql_max_index = f"SELECT COALESCE(MAX(log_index), -1) AS last FROM {log}"
+        self.sql_index_recorded_by = (
+            f"SELECT COALESCE(MAX(log_index), -1) AS last FROM {log} WHERE recorded_at <= {p}"
+        )
         self.sql_insert_log = (
             f"INSERT INTO {log} (log_index, notification_id, event_id, subject, seq, "
             f"leaf_hash, envelope_hash, recorded_at) VALUES ({', '.join([p] * 8)})"
@@ -261,6 +264,7 @@ class LedgerRecorder(ApplicationRecorder):
             "recorded_at TEXT)",
             f'CREATE UNIQUE INDEX IF NOT EXISTS "{self.log_table}_subject_seq" '
             f"ON {log} (subject, seq)",
+            f'CREATE INDEX IF NOT EXISTS "{self.log_table}_recorded_at" ON {log} (recorded_at)',
             f"CREATE TABLE IF NOT EXISTS {tree} (level INTEGER NOT NULL, idx {integer} NOT NULL, "
             f"hash {blob} NOT NULL, PRIMARY KEY (level, idx))",
             f"CREATE TABLE IF NOT EXISTS {tree_size} (id INTEGER PRIMARY KEY CHECK (id = 1), "
@@ -340,6 +344,18 @@ class LedgerRecorder(ApplicationRecorder):
                 return
             start += page
 
+    def numbered_records(self, start: int, end: int) -> list[tuple[int, LogRecord]]:
+        """Entries with ``start ≤ index < end`` and their library notification ids."""
+        return [
+            (int(r["notification_id"]), _record(r))
+            for r in self._read(self.sql_range, (start, end))
+        ]
+
+    def index_recorded_by(self, recorded_at: str) -> int:
+        """The last index recorded at or before ``recorded_at`` (-1 for none)."""
+        rows = self._read(self.sql_index_recorded_by, (recorded_at,))
+        return int(rows[0]["last"])
+
     def size(self) -> int:
         return int(self._read(self.sql_size)[0]["size"])
 
@@ -352,7 +368,11 @@ class LedgerRecorder(ApplicationRecorder):
         raise NotImplementedError
 
     def integrator_lock(self) -> contextlib.AbstractContextManager[bool]:
-        """Try to become this log's one integrator; yields whether this process is it."""
+        """Held by the one process that integrates this log (``False`` if another does)."""
+        return self.role_lock("integrator")
+
+    def role_lock(self, role: str) -> contextlib.AbstractContextManager[bool]:
+        """Try to become the one process with ``role`` on this log; yields whether it is."""
         raise NotImplementedError
 
     def _lock_tree(self, cursor: Any) -> None:
@@ -546,8 +566,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
             yield c
 
     @contextlib.contextmanager
-    def integrator_lock(self) -> Iterator[bool]:
-        with _file_lock(self.datastore.pool.db_name + "#integrator", blocking=False) as held:
+    def role_lock(self, role: str) -> Iterator[bool]:
+        with _file_lock(f"{self.datastore.pool.db_name}#{role}", blocking=False) as held:
             yield held
 
     def append(self, build: Builder) -> list[LogRecord]:
@@ -663,10 +683,13 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         return int.from_bytes(digest[:8], "big", signed=True) >> 1
 
     @contextlib.contextmanager
-    def integrator_lock(self) -> Iterator[bool]:
+    def role_lock(self, role: str) -> Iterator[bool]:
         # A session advisory lock on a connection kept out of the pool for as long as this
-        # process integrates: if the process dies, PostgreSQL releases the lock.
+        # process holds the role: if the process dies, PostgreSQL releases the lock.
         key = self._log_lock_key()
+        if role != "integrator":
+            digest = hashlib.sha256(f"{key}#{role}".encode()).digest()
+            key = int.from_bytes(digest[:8], "big", signed=True) >> 1
         self.datastore.pool.open()  # idempotent; getconn waits for a connection
         conn = self.datastore.pool.getconn()
         try:

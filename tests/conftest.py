@@ -54,8 +54,15 @@ def postgres_base_url() -> str:
 
 
 def drop_schema(base_url: str, schema: str) -> None:
+    """Drop ``schema`` and its projections' schemas (``<schema>_p_<name>``)."""
     with psycopg.connect(base_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        rows = conn.execute(
+            "SELECT schema_name FROM information_schema.schemata "
+            "WHERE schema_name = %s OR schema_name LIKE %s",
+            (schema, schema + "\\_p\\_%"),
+        ).fetchall()
+        for (name,) in rows:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 @pytest.fixture
@@ -75,9 +82,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @contextlib.contextmanager
-def running_node(settings: Settings, *, integrate: bool | None = None) -> Iterator[Node]:
+def running_node(
+    settings: Settings, *, integrate: bool | None = None, project: bool = False
+) -> Iterator[Node]:
     """Initialise a ledger for ``settings`` and run its API in-process (TestClient), with a
-    token for every role and each request carrying the one an agency's system would use."""
+    token for every role and each request carrying the one an agency's system would use.
+    Projections run only when ``project`` is set; tests bring them up to date with
+    ``World.project()`` so that what they read is exactly what they wrote."""
     initialise(
         settings,
         origin=ORIGIN,
@@ -86,7 +97,7 @@ def running_node(settings: Settings, *, integrate: bool | None = None) -> Iterat
         root_valid_from=REGISTRY_EPOCH,
     )
     ledger, _ = open_ledger(settings)
-    app = create_app(settings, ledger_=ledger, integrate=integrate)
+    app = create_app(settings, ledger_=ledger, integrate=integrate, project=project)
     try:
         root = Actor(ROOT_ID, SigningKey.load(settings.root_key_path))
         tokens = Tokens(ledger)

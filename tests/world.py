@@ -20,10 +20,12 @@ from ledger.application import Ledger
 from ledger.canonical import jcs
 from ledger.client import envelope, envelope_hash, make_statement
 from ledger.crypto import SigningKey
+from ledger.datadir import time_rules
 from ledger.errors import PROBLEM_TYPE_PREFIX
 from ledger.settings import Settings
 from ledger.times import parse_instant
 from ledger.tokens import TokenStore
+from projections.runner import ProjectionRunner
 
 ICT = timezone(timedelta(hours=7))
 ORIGIN = "test.ledger.example/province"
@@ -138,6 +140,27 @@ class World:
         self.ledger = node.ledger
         self.root = node.root
         self.clock = START
+        self._runner: ProjectionRunner | None = None
+
+    # --- read models -------------------------------------------------------------------
+
+    def project(self) -> None:
+        """Bring every projection up to the end of the log (what a read then sees)."""
+        if self._runner is None:
+            self._runner = ProjectionRunner(
+                self.ledger.recorder,
+                self.ledger.database_url,
+                time_rules=time_rules(self.node.settings),
+            )
+        self._runner.catch_up()
+
+    def read(self, path: str, **params: Any) -> dict[str, Any]:
+        """Project, then GET an inspector's read and require 200."""
+        self.project()
+        response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
+        assert response.status_code == 200, f"{path}: {response.text}"
+        result: dict[str, Any] = response.json()
+        return result
 
     # --- time --------------------------------------------------------------------------
 

@@ -1,0 +1,261 @@
+"""Facts the read models store, derived from one admitted entry and the state it met.
+
+Each stored row holds only what the log says (and what the registry said at the
+statement's ``occurred_at``, as built from the entries before it): never anything that
+depends on the clock. Every row carries the log index of the entry it comes from, so a
+read can cut the log at any index (``as_of``) by filtering on it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import statements as s
+from ledger.canonical import jcs
+from ledger.replay import Verdict
+from ledger.state import LedgerState
+
+# Body fields that name a person other than the actor.
+_NAMED = ("to", "assignee", "grantee")
+_REPLIES_TO_OFFER = ("handoff.accepted", "handoff.returned", "handoff.withdrawn")
+
+# Registry entries that change what an official may do, and when the change takes effect.
+_RETRO_TYPES = (
+    "competence.granted",
+    "competence.revoked",
+    "official.moved",
+    "key.bound",
+    "key.revoked",
+    "delegation.granted",
+    "delegation.revoked",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MatterEventRow:
+    """One statement of a matter, as the ``matters`` projection stores it."""
+
+    matter_id: str
+    seq: int
+    idx: int
+    event_id: str
+    type: str
+    actor: str
+    occurred_at: str
+    recorded_at: str
+    direction: str | None
+    flags: str  # JSON array
+    competence: str | None  # the finding of a decision or an up/up_external escalation
+    delegation_id: str | None
+    counterpart: str | None
+    holder_competence: str | None  # the new lead holder's competence when custody moves
+    body: str  # the statement's body, JCS
+
+    def body_dict(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.body)
+        return value
+
+    def flag_list(self) -> list[str]:
+        value: list[str] = json.loads(self.flags)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRow:
+    """One event an official is party to."""
+
+    official_id: str
+    idx: int
+    event_id: str
+    matter_id: str | None
+    type: str
+    role: str  # actor, addressee or requester
+    counterpart: str | None
+    direction: str | None
+    flags: str  # JSON array
+    occurred_at: str
+    recorded_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostingRow:
+    official_id: str
+    idx: int
+    since: str
+    agency_id: str
+    unit_id: str
+    position: str
+    is_head: bool
+    full_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarRow:
+    day: str
+    idx: int
+    kind: str
+    source_document: str
+    event_id: str
+    recorded_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetroRow:
+    """A registry change about ``official_id`` taking effect at ``effective_at``."""
+
+    official_id: str
+    idx: int
+    effective_at: str
+    event_id: str
+    type: str
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    """Everything the read models take from one entry."""
+
+    index: int
+    notification_id: int
+    matter_event: MatterEventRow | None
+    timeline: tuple[TimelineRow, ...]
+    postings: tuple[PostingRow, ...]
+    calendar: CalendarRow | None
+    retro: tuple[RetroRow, ...]
+
+
+def facts_of(verdict: Verdict, state: LedgerState, notification_id: int) -> EntryFacts:
+    """The rows one admitted entry contributes (``state`` already includes it)."""
+    stored, assessment = verdict.entry, verdict.assessment
+    st = stored.envelope.statement
+    index = stored.record.index
+    recorded_at = stored.recorded_at_text
+    raw_body: dict[str, Any] = json.loads(st.canonical)["body"]
+    body_json = jcs(raw_body).decode()
+    flags = json.dumps(list(assessment.flags))
+    named = next((raw_body[f] for f in _NAMED if f in raw_body), None)
+    requester: str | None = None
+    counterpart = named
+    matter_id = st.subject_id if st.subject_kind == "matter" else None
+    holder_competence: str | None = None
+    if matter_id is not None:
+        matter = state.matters[matter_id]
+        reply_to = raw_body.get("in_reply_to")
+        if st.type in _REPLIES_TO_OFFER and reply_to in matter.offers:
+            offer = matter.offers[reply_to]
+            counterpart = offer.to if st.type == "handoff.withdrawn" else offer.offerer
+            requester = None if st.type == "handoff.withdrawn" else offer.offerer
+        elif st.type == "consultation.answered" and reply_to in matter.consultations:
+            requester = counterpart = matter.consultations[reply_to].requester
+        new_holder = _new_lead_holder(st, raw_body)
+        if new_holder is not None:
+            holder_competence = state.registry.competence_finding(
+                new_holder, matter.procedure_code, st.occurred
+            ).basis
+    competence = assessment.competence
+    matter_event = None
+    if matter_id is not None:
+        matter_event = MatterEventRow(
+            matter_id=matter_id,
+            seq=st.seq,
+            idx=index,
+            event_id=st.event_id,
+            type=st.type,
+            actor=st.actor,
+            occurred_at=st.occurred_at,
+            recorded_at=recorded_at,
+            direction=assessment.direction,
+            flags=flags,
+            competence=None if competence is None else competence.basis,
+            delegation_id=None if competence is None else competence.delegation_id,
+            counterpart=counterpart,
+            holder_competence=holder_competence,
+            body=body_json,
+        )
+
+    def row(official: str, role: str, other: str | None) -> TimelineRow:
+        return TimelineRow(
+            official,
+            index,
+            st.event_id,
+            matter_id,
+            st.type,
+            role,
+            other,
+            assessment.direction,
+            flags,
+            st.occurred_at,
+            recorded_at,
+        )
+
+    timeline = [row(st.actor, "actor", counterpart)]
+    if named is not None and named != st.actor:
+        timeline.append(row(named, "addressee", st.actor))
+    if requester is not None and requester != st.actor:
+        timeline.append(row(requester, "requester", st.actor))
+    return EntryFacts(
+        index=index,
+        notification_id=notification_id,
+        matter_event=matter_event,
+        timeline=tuple(timeline),
+        postings=_postings(st, state, index),
+        calendar=_calendar(st, raw_body, index, recorded_at),
+        retro=_retro(st, raw_body, index),
+    )
+
+
+def _new_lead_holder(st: s.Statement, body: dict[str, Any]) -> str | None:
+    if st.type == "matter.opened":
+        return st.actor
+    if st.type == "task.assigned" and body.get("role") == "lead":
+        return str(body["assignee"])
+    if st.type == "handoff.accepted":
+        return st.actor
+    return None
+
+
+def _postings(st: s.Statement, state: LedgerState, index: int) -> tuple[PostingRow, ...]:
+    if st.type not in ("official.registered", "official.moved"):
+        return ()
+    official = state.registry.officials[st.subject_id]
+    posting = official.postings[-1]
+    return (
+        PostingRow(
+            official.id,
+            index,
+            st.occurred_at,
+            posting.agency_id,
+            posting.unit_id,
+            posting.position,
+            posting.is_head,
+            official.full_name,
+        ),
+    )
+
+
+def _calendar(
+    st: s.Statement, body: dict[str, Any], index: int, recorded_at: str
+) -> CalendarRow | None:
+    if st.type != "calendar.adjusted":
+        return None
+    return CalendarRow(
+        str(body["date"]),
+        index,
+        str(body["kind"]),
+        str(body["source_document"]),
+        st.event_id,
+        recorded_at,
+    )
+
+
+def _retro(st: s.Statement, body: dict[str, Any], index: int) -> tuple[RetroRow, ...]:
+    if st.type not in _RETRO_TYPES:
+        return ()
+    effective = str(body.get("valid_from") or body.get("effective_at") or st.occurred_at)
+    if st.type == "delegation.revoked":
+        effective = st.occurred_at
+    rows = [RetroRow(st.subject_id, index, effective, st.event_id, st.type)]
+    if st.type == "delegation.granted":
+        rows.append(RetroRow(str(body["grantee"]), index, effective, st.event_id, st.type))
+    return tuple(rows)

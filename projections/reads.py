@@ -1,0 +1,377 @@
+"""Reading the projections as of any date (DESIGN §7).
+
+A read is cut twice. ``as_of`` (record time) keeps the log prefix recorded by then: every
+stored row carries the log index of its entry, and a read keeps rows with index ≤ I, where
+I is the last index recorded by ``as_of`` and never beyond what every view has processed —
+so a read sees one consistent prefix even while the views advance. ``from``/``to``
+(valid time) select by ``occurred_at``; ``to`` cuts each matter's chain at its first event
+with ``occurred_at`` ≥ ``to``. Clock-dependent values are computed at the evaluation
+instant E = min(``to``, ``as_of``, now), which every response states.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, cast
+
+from ledger.errors import NotFound
+from ledger.storage import LedgerRecorder
+from ledger.times import format_recorded_at, parse_instant, utc_now
+from ledger.workdays import DayKind, WorkCalendar, ict_text
+from projections.analysis import MatterAnalysis, analyse, cut_at, matter_json
+from projections.facts import MatterEventRow
+from projections.indicators import Indicator, Period, indicators_for, with_percentiles
+from projections.store import ProjectionDB, projection_url
+from projections.views import (
+    CUSTODY_COLUMNS,
+    MATTER_EVENT_COLUMNS,
+    TIMELINE_COLUMNS,
+    VIEWS,
+    interval_of,
+)
+
+TIMELINE_FIELDS = (
+    "index",
+    "event_id",
+    "matter_id",
+    "type",
+    "role",
+    "counterpart",
+    "direction",
+    "flags",
+    "occurred_at",
+    "recorded_at",
+)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Where a read stands: the last log index it sees and its evaluation instant E."""
+
+    index: int
+    evaluated_at: datetime
+    to: datetime | None
+    start: datetime | None
+
+    @property
+    def period(self) -> Period:
+        return Period(self.start, self.to)
+
+
+class ReadModels:
+    """The read side: matters, custody, timelines and indicators, as of any date."""
+
+    def __init__(
+        self,
+        recorder: LedgerRecorder,
+        ledger_url: str,
+        *,
+        databases: dict[str, ProjectionDB] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.recorder = recorder
+        self.clock = clock
+        self._own = databases is None
+        self.dbs = databases or {
+            name: ProjectionDB(projection_url(ledger_url, name), view.ddl)
+            for name, view in VIEWS.items()
+        }
+        self.ledger_url = ledger_url
+
+    def close(self) -> None:
+        if self._own:
+            for db in self.dbs.values():
+                db.close()
+
+    def _db(self, name: str) -> ProjectionDB:
+        db = self.dbs[name]
+        if db.swapped():  # a rebuild was swapped in: read the new generation
+            db.close()
+            db = self.dbs[name] = ProjectionDB(db.url, VIEWS[name].ddl)
+        return db
+
+    # --- cuts ----------------------------------------------------------------------------
+
+    def positions(self) -> dict[str, int]:
+        return {name: self._db(name).position().log_index for name in self.dbs}
+
+    def cut(
+        self,
+        *,
+        as_of: datetime | None = None,
+        start: datetime | None = None,
+        to: datetime | None = None,
+    ) -> Cut:
+        index = min(self.positions().values())
+        now = self.clock()
+        if as_of is not None:
+            index = min(index, self.recorder.index_recorded_by(format_recorded_at(as_of)))
+        evaluated = min(m for m in (to, as_of, now) if m is not None)
+        return Cut(index, evaluated, to, start)
+
+    def calendar(self, cut: Cut) -> WorkCalendar:
+        """Adjustments recorded by E (and within the read's log prefix): the latest per day."""
+        rows = self._db("matters").read(
+            "SELECT day, kind FROM calendar WHERE idx <= ? AND recorded_at <= ? ORDER BY idx",
+            (cut.index, format_recorded_at(cut.evaluated_at)),
+        )
+        adjustments: dict[date, DayKind] = {}
+        for row in rows:
+            adjustments[date.fromisoformat(row["day"])] = cast(DayKind, row["kind"])
+        return WorkCalendar(adjustments)
+
+    # --- matters -------------------------------------------------------------------------
+
+    def matter_events(self, matter_id: str, cut: Cut) -> list[MatterEventRow]:
+        rows = self._db("matters").read(
+            f"SELECT {MATTER_EVENT_COLUMNS} FROM matter_events WHERE matter_id = ? "
+            "AND idx <= ? ORDER BY seq",
+            (matter_id, cut.index),
+        )
+        return cut_at([_event(r) for r in rows], cut.to)
+
+    def analysis(self, matter_id: str, cut: Cut, calendar: WorkCalendar) -> MatterAnalysis:
+        events = self.matter_events(matter_id, cut)
+        if not events:
+            raise NotFound(f"no matter {matter_id} in the log as read (as_of and to cut it)")
+        return analyse(matter_id, events, cut.evaluated_at, calendar)
+
+    def matter(self, matter_id: str, cut: Cut) -> dict[str, Any]:
+        return matter_json(self.analysis(matter_id, cut, self.calendar(cut)))
+
+    def custody(self, matter_id: str, cut: Cut) -> dict[str, Any]:
+        """The stored custody intervals, cut at I and at ``to``."""
+        events = self.matter_events(matter_id, cut)
+        if not events:
+            raise NotFound(f"no matter {matter_id} in the log as read (as_of and to cut it)")
+        end_seq = events[-1].seq  # the chain as cut: later events are not seen
+        rows = self._db("custody").read(
+            f"SELECT {CUSTODY_COLUMNS} FROM custody WHERE matter_id = ? AND started_idx <= ? "
+            "AND started_seq <= ? ORDER BY started_seq, role",
+            (matter_id, cut.index, end_seq),
+        )
+        intervals = []
+        for row in rows:
+            interval = interval_of(row)
+            data = interval.as_json()
+            if interval.ended_seq is not None and (
+                interval.ended_seq > end_seq or (interval.ended_idx or 0) > cut.index
+            ):
+                data["to"] = data["ended_by"] = None
+            intervals.append(data)
+        return {
+            "matter_id": matter_id,
+            "intervals": intervals,
+            "evaluated_at": ict_text(cut.evaluated_at),
+        }
+
+    # --- timelines -----------------------------------------------------------------------
+
+    def timeline(
+        self, official_id: str, cut: Cut, *, after: int | None, limit: int
+    ) -> dict[str, Any]:
+        """One page of the official's timeline (rows with index > ``after``)."""
+        db = self._db("timeline")
+        rows: list[dict[str, Any]] = []
+        last = -1 if after is None else after
+        calendar: WorkCalendar | None = None
+        analysed: dict[str, MatterAnalysis] = {}
+        retro = self._retro(official_id, cut)
+        more = False
+        while len(rows) < limit:
+            chunk = db.read(
+                f"SELECT {TIMELINE_COLUMNS} FROM timeline WHERE official_id = ? AND idx > ? "
+                "AND idx <= ? ORDER BY idx, role LIMIT ?",
+                (official_id, last, cut.index, limit + 1),
+            )
+            if not chunk:
+                break
+            for row in chunk:
+                last = int(row["idx"])
+                occurred = parse_instant(row["occurred_at"])
+                if not cut.period.contains(occurred):
+                    continue
+                if len(rows) == limit:
+                    more = True
+                    break
+                flags: list[str] = json.loads(row["flags"])
+                if row["type"] == "consultation.answered" or (
+                    row["type"] == "consultation.requested"
+                ):
+                    calendar = calendar or self.calendar(cut)
+                    matter_id = row["matter_id"]
+                    if matter_id not in analysed:
+                        analysed[matter_id] = self.analysis(matter_id, cut, calendar)
+                    flags += _consultation_flags(row, analysed[matter_id], cut)
+                if row["role"] == "actor" and any(
+                    idx > int(row["idx"]) and effective <= occurred for idx, effective in retro
+                ):
+                    flags.append("retroactive_registry_change")
+                rows.append(_timeline_row(row, flags))
+            if more or len(chunk) <= limit:
+                break
+        if not rows and after is None and not self._known_official(official_id, cut):
+            raise NotFound(f"no official {official_id} in the log as read")
+        return {
+            "official_id": official_id,
+            "rows": rows,
+            "next_after": rows[-1]["index"] if more and rows else None,
+            "evaluated_at": ict_text(cut.evaluated_at),
+        }
+
+    def _retro(self, official_id: str, cut: Cut) -> list[tuple[int, datetime]]:
+        rows = self._db("matters").read(
+            "SELECT idx, effective_at FROM retro WHERE official_id = ? AND idx <= ?",
+            (official_id, cut.index),
+        )
+        return [(int(r["idx"]), parse_instant(r["effective_at"])) for r in rows]
+
+    def _known_official(self, official_id: str, cut: Cut) -> bool:
+        rows = self._db("matters").read(
+            "SELECT 1 FROM postings WHERE official_id = ? AND idx <= ? LIMIT 1",
+            (official_id, cut.index),
+        )
+        return bool(rows)
+
+    # --- indicators ----------------------------------------------------------------------
+
+    def agency_of(self, official_id: str, cut: Cut) -> str | None:
+        rows = self._db("matters").read(
+            "SELECT since, agency_id FROM postings WHERE official_id = ? AND idx <= ? ORDER BY idx",
+            (official_id, cut.index),
+        )
+        agency = None
+        for row in rows:
+            if parse_instant(row["since"]) <= cut.evaluated_at:
+                agency = str(row["agency_id"])
+        return agency
+
+    def agency_officials(self, agency_id: str, cut: Cut) -> list[str]:
+        """Officials whose posting in force at E is in ``agency_id``."""
+        rows = self._db("matters").read(
+            "SELECT official_id, since, agency_id FROM postings WHERE idx <= ? AND "
+            "official_id IN (SELECT official_id FROM postings WHERE agency_id = ?) "
+            "ORDER BY official_id, idx",
+            (cut.index, agency_id),
+        )
+        current: dict[str, str] = {}
+        for row in rows:
+            if parse_instant(row["since"]) <= cut.evaluated_at:
+                current[row["official_id"]] = row["agency_id"]
+        return sorted(o for o, a in current.items() if a == agency_id)
+
+    def _matters_touching(self, officials: Iterable[str], cut: Cut) -> list[str]:
+        """Matters where any of ``officials`` held custody or acted or was party."""
+        ids: set[str] = set()
+        for official in officials:
+            for row in self._db("timeline").read(
+                "SELECT DISTINCT matter_id FROM timeline WHERE official_id = ? AND idx <= ? "
+                "AND matter_id IS NOT NULL",
+                (official, cut.index),
+            ):
+                ids.add(row["matter_id"])
+            for row in self._db("custody").read(
+                "SELECT DISTINCT matter_id FROM custody WHERE official_id = ? AND started_idx <= ?",
+                (official, cut.index),
+            ):
+                ids.add(row["matter_id"])
+        return sorted(ids)
+
+    def _table(self, officials: list[str], cut: Cut) -> dict[str, dict[str, Indicator]]:
+        calendar = self.calendar(cut)
+        analyses = [
+            a
+            for matter_id in self._matters_touching(officials, cut)
+            if (events := self.matter_events(matter_id, cut))
+            for a in (analyse(matter_id, events, cut.evaluated_at, calendar),)
+        ]
+        return {o: indicators_for(o, analyses, cut.period) for o in officials}
+
+    def official_indicators(self, official_id: str, cut: Cut) -> dict[str, Any]:
+        agency = self.agency_of(official_id, cut)
+        if agency is None:
+            raise NotFound(f"no official {official_id} registered by {ict_text(cut.evaluated_at)}")
+        peers = self.agency_officials(agency, cut)
+        if official_id not in peers:
+            peers.append(official_id)
+        table = with_percentiles(self._table(peers, cut))
+        return {
+            "official_id": official_id,
+            "from": None if cut.start is None else ict_text(cut.start),
+            "to": None if cut.to is None else ict_text(cut.to),
+            "evaluated_at": ict_text(cut.evaluated_at),
+            "indicators": table[official_id],
+        }
+
+    def agency_indicators(self, agency_id: str, cut: Cut) -> dict[str, Any]:
+        officials = self.agency_officials(agency_id, cut)
+        if not officials and not self._agency_known(agency_id, cut):
+            raise NotFound(f"no agency {agency_id} with officials in the log as read")
+        table = with_percentiles(self._table(officials, cut))
+        return {
+            "agency_id": agency_id,
+            "from": None if cut.start is None else ict_text(cut.start),
+            "to": None if cut.to is None else ict_text(cut.to),
+            "evaluated_at": ict_text(cut.evaluated_at),
+            "officials": [{"official_id": o, "indicators": table[o]} for o in officials],
+        }
+
+    def _agency_known(self, agency_id: str, cut: Cut) -> bool:
+        rows = self._db("matters").read(
+            "SELECT 1 FROM postings WHERE agency_id = ? AND idx <= ? LIMIT 1",
+            (agency_id, cut.index),
+        )
+        return bool(rows)
+
+
+def _event(row: Any) -> MatterEventRow:
+    return MatterEventRow(
+        matter_id=row["matter_id"],
+        seq=int(row["seq"]),
+        idx=int(row["idx"]),
+        event_id=row["event_id"],
+        type=row["type"],
+        actor=row["actor"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        direction=row["direction"],
+        flags=row["flags"],
+        competence=row["competence"],
+        delegation_id=row["delegation_id"],
+        counterpart=row["counterpart"],
+        holder_competence=row["holder_competence"],
+        body=row["body"],
+    )
+
+
+def _timeline_row(row: Any, flags: list[str]) -> dict[str, Any]:
+    return {
+        "index": int(row["idx"]),
+        "event_id": row["event_id"],
+        "matter_id": row["matter_id"],
+        "type": row["type"],
+        "role": row["role"],
+        "counterpart": row["counterpart"],
+        "direction": row["direction"],
+        "flags": flags,
+        "occurred_at": row["occurred_at"],
+        "recorded_at": row["recorded_at"],
+    }
+
+
+def _consultation_flags(row: Any, matter: MatterAnalysis, cut: Cut) -> list[str]:
+    """``late`` on a late answer; ``deemed_agreed`` on an unanswered request past its window
+    at E (the matter not closed first)."""
+    if row["type"] == "consultation.answered":
+        late = any(
+            c.answer_event_id == row["event_id"] and c.answered_late
+            for c in matter.consultations.values()
+        )
+        return ["late"] if late else []
+    consultation = matter.consultations.get(row["event_id"])
+    if consultation is not None and consultation.deemed_agreed(cut.evaluated_at, matter.closed_at):
+        return ["deemed_agreed"]
+    return []

@@ -1,0 +1,282 @@
+"""Where a read model lives: one SQLite file or one PostgreSQL schema per projection.
+
+The eventsourcing library's tracking table has a fixed name (``tracking`` on SQLite; here
+also on PostgreSQL), so each projection gets a database of its own: its rows, the library's
+tracking record (the last notification id it processed) and the log index that id stands
+for, all written in one transaction. A rebuild fills a fresh file or schema and swaps it
+in; a writer notices (the position it expects is not the stored one) and starts over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+from ledger.errors import ConfigurationError
+from ledger.storage import library_environment
+
+APPLICATION_NAME = "ledger"  # the upstream the tracking records follow
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class Resync(Exception):
+    """The stored position is not the one this writer expected (a rebuild was swapped in)."""
+
+
+@dataclass(frozen=True)
+class Position:
+    notification_id: int | None
+    log_index: int  # -1 before the first entry
+
+
+def projection_url(ledger_url: str, name: str, *, suffix: str = "") -> str:
+    """The database of projection ``name`` beside the ledger at ``ledger_url``."""
+    parts = urlsplit(ledger_url)
+    if parts.scheme == "sqlite":
+        # A slot: ``<slot>.current`` names the generation file in use (``<slot>.<n>.db``).
+        path = Path(ledger_url[len("sqlite:///") :])
+        return f"sqlite:///{path.parent / 'projections' / name}"
+    query = parse_qs(parts.query)
+    base = query.get("schema", ["public"])[0]
+    query["schema"] = [f"{base}_p_{name}{suffix}"]
+    if not _SCHEMA.match(query["schema"][0]):
+        raise ConfigurationError(
+            f"projection schema {query['schema'][0]!r} is too long or not a plain name"
+        )
+    return urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+
+
+class ProjectionDB:
+    """One projection's database: DDL, transactions, reads and the tracked position."""
+
+    def __init__(self, url: str, ddl: Sequence[str], *, generation: int | None = None) -> None:
+        self.url = url
+        self.ddl = list(ddl)
+        env = library_environment(url)
+        self.is_postgres = env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+        self.recorder: PostgresTrackingRecorder | SQLiteTrackingRecorder
+        if self.is_postgres:
+            self.schema = env["POSTGRES_SCHEMA"]
+            self._pg = PostgresDatastore(
+                env["POSTGRES_DBNAME"],
+                env["POSTGRES_HOST"],
+                env["POSTGRES_PORT"],
+                env["POSTGRES_USER"],
+                env["POSTGRES_PASSWORD"],
+                schema=self.schema,
+                pool_size=2,
+                max_overflow=2,
+            )
+            self.recorder = PostgresTrackingRecorder(self._pg, tracking_table_name="tracking")
+            self.path: Path | None = None
+        else:
+            self.slot = Path(env["SQLITE_DBNAME"])
+            self.slot.parent.mkdir(parents=True, exist_ok=True)
+            if generation is None:
+                generation = current_generation(self.slot)
+                if generation is None:
+                    generation = 1
+                    _point(self.slot, generation)
+            self.generation = generation
+            self.path = generation_path(self.slot, generation)
+            self._sqlite = SQLiteDatastore(str(self.path), lock_timeout=30)
+            self.recorder = SQLiteTrackingRecorder(self._sqlite)
+        self.create()
+
+    # --- set-up ---------------------------------------------------------------------------
+
+    def create(self) -> None:
+        if self.is_postgres:
+            with self._pg.get_connection() as conn, conn.transaction(), conn.cursor() as c:
+                c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.schema,))
+                c.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                c.execute(f'SET LOCAL search_path TO "{self.schema}"')
+                for statement in self._all_ddl():
+                    c.execute(statement)
+            self.recorder.create_table()
+        else:
+            self.recorder.create_table()
+            with self._sqlite.transaction(commit=True) as c:
+                for statement in self._all_ddl():
+                    c.execute(statement)
+
+    def _all_ddl(self) -> list[str]:
+        return [
+            *self.ddl,
+            "CREATE TABLE IF NOT EXISTS projection_position "
+            "(id INTEGER PRIMARY KEY CHECK (id = 1), log_index BIGINT NOT NULL)",
+        ]
+
+    def close(self) -> None:
+        if self.is_postgres:
+            self._pg.close()
+        else:
+            self._sqlite.close()
+
+    def swapped(self) -> bool:
+        """Whether a rebuild swapped another SQLite generation in since this one opened."""
+        return not self.is_postgres and current_generation(self.slot) != self.generation
+
+    # --- SQL ------------------------------------------------------------------------------
+
+    def sql(self, text: str) -> str:
+        if not self.is_postgres:
+            return text
+        return text.replace("?", "%s")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        if self.is_postgres:
+            with self._pg.get_connection() as conn, conn.transaction(), conn.cursor() as c:
+                c.execute(f'SET LOCAL search_path TO "{self.schema}"')
+                yield c
+        else:
+            with self._sqlite.transaction(commit=True) as c:
+                yield c
+
+    def read(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
+        if self.is_postgres:
+            with self._pg.get_connection() as conn, conn.transaction(), conn.cursor() as c:
+                c.execute(f'SET LOCAL search_path TO "{self.schema}"')
+                c.execute(self.sql(text), tuple(params))
+                return list(c.fetchall())
+        with self._sqlite.transaction(commit=False) as c:
+            c.execute(text, tuple(params))
+            return list(c.fetchall())
+
+    # --- position -------------------------------------------------------------------------
+
+    def position(self) -> Position:
+        rows = self.read("SELECT log_index FROM projection_position WHERE id = 1")
+        index = int(rows[0]["log_index"]) if rows else -1
+        return Position(self.recorder.max_tracking_id(APPLICATION_NAME), index)
+
+    def advance(self, cursor: Any, expected: Position, new: Position) -> None:
+        """Inside the writing transaction: check the stored position, then record ``new``."""
+        cursor.execute("SELECT log_index FROM projection_position WHERE id = 1")
+        row = cursor.fetchone()
+        stored = int(row["log_index"]) if row else -1
+        if stored != expected.log_index:
+            raise Resync(f"{self.url}: stored position {stored}, expected {expected.log_index}")
+        cursor.execute(
+            self.sql(
+                "INSERT INTO projection_position (id, log_index) VALUES (1, ?) "
+                "ON CONFLICT (id) DO UPDATE SET log_index = excluded.log_index"
+            ),
+            (new.log_index,),
+        )
+        assert new.notification_id is not None
+        self.recorder._insert_tracking(cursor, Tracking(APPLICATION_NAME, new.notification_id))
+
+
+def current_generation(slot: Path) -> int | None:
+    """The SQLite generation ``<slot>.current`` points to, if any."""
+    try:
+        return int(Path(f"{slot}.current").read_text().strip())
+    except FileNotFoundError:
+        return None
+
+
+def generation_path(slot: Path, generation: int) -> Path:
+    return Path(f"{slot}.{generation}.db")
+
+
+def _point(slot: Path, generation: int) -> None:
+    tmp = Path(f"{slot}.current.tmp-{os.getpid()}")
+    tmp.write_text(f"{generation}\n")
+    os.replace(tmp, f"{slot}.current")
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{path}{suffix}")
+
+
+def _pg_datastore(env: dict[str, str]) -> PostgresDatastore:
+    return PostgresDatastore(
+        env["POSTGRES_DBNAME"],
+        env["POSTGRES_HOST"],
+        env["POSTGRES_PORT"],
+        env["POSTGRES_USER"],
+        env["POSTGRES_PASSWORD"],
+        schema=env["POSTGRES_SCHEMA"],
+    )
+
+
+def fresh_database(live_url: str, ddl: Sequence[str]) -> ProjectionDB:
+    """An empty database to rebuild ``live_url``'s projection into, beside the live one."""
+    env = library_environment(live_url)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+        parts = urlsplit(live_url)
+        query = parse_qs(parts.query)
+        fresh_schema = f"{env['POSTGRES_SCHEMA']}_rebuild"[:63]
+        query["schema"] = [fresh_schema]
+        url = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+        db = _pg_datastore({**env, "POSTGRES_SCHEMA": fresh_schema})
+        try:
+            with db.get_connection() as conn, conn.transaction(), conn.cursor() as c:
+                c.execute(f'DROP SCHEMA IF EXISTS "{fresh_schema}" CASCADE')
+        finally:
+            db.close()
+        return ProjectionDB(url, ddl)
+    slot = Path(env["SQLITE_DBNAME"])
+    slot.parent.mkdir(parents=True, exist_ok=True)
+    generation = (current_generation(slot) or 0) + 1
+    while generation_path(slot, generation).exists():
+        generation += 1
+    return ProjectionDB(live_url, ddl, generation=generation)
+
+
+def swap_in(fresh: ProjectionDB, live_url: str) -> None:
+    """Make a freshly built projection database the live one, atomically."""
+    env = library_environment(live_url)
+    if fresh.is_postgres:
+        live_schema = env["POSTGRES_SCHEMA"]
+        old = f"{live_schema}_old"[:63]
+        fresh.close()
+        db = _pg_datastore(env)
+        try:
+            with db.get_connection() as conn, conn.transaction(), conn.cursor() as c:
+                c.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')
+                c.execute(
+                    "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
+                    (live_schema,),
+                )
+                if c.fetchone():
+                    c.execute(f'ALTER SCHEMA "{live_schema}" RENAME TO "{old}"')
+                c.execute(f'ALTER SCHEMA "{fresh.schema}" RENAME TO "{live_schema}"')
+                c.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')
+        finally:
+            db.close()
+        return
+    slot = Path(env["SQLITE_DBNAME"])
+    previous = current_generation(slot)
+    fresh.close()
+    _point(slot, fresh.generation)
+    if previous is not None and previous != fresh.generation:
+        _remove_sqlite(generation_path(slot, previous))
+
+
+def discard(db: ProjectionDB) -> None:
+    """Throw away an unfinished rebuild."""
+    db.close()
+    if db.is_postgres:
+        store = _pg_datastore(library_environment(db.url))
+        try:
+            with store.get_connection() as conn, conn.transaction(), conn.cursor() as c:
+                c.execute(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE')
+        finally:
+            store.close()
+    elif db.path is not None:
+        _remove_sqlite(db.path)

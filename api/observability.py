@@ -102,13 +102,34 @@ class AccessLog:
             )
 
 
-def observe_log(ledger: Ledger) -> None:
+def observe_log(ledger: Ledger, projection_positions: dict[str, int] | None = None) -> None:
     """Refresh the log's gauges (at scrape time)."""
     size = ledger.size()
     tree = ledger.recorder.tree_size()
     LOG_SIZE.set(size)
     TREE_SIZE.set(tree)
     INTEGRATION_LAG.set(max(0, size - tree))
+    for name, index in (projection_positions or {}).items():
+        PROJECTION_LAG.labels(name).set(max(0, size - 1 - index))
+
+
+def projection_stall(
+    ledger: Ledger, positions: dict[str, int], now: datetime | None = None
+) -> str | None:
+    """Why a projection looks stalled, or ``None``: the first entry it has not processed
+    was recorded more than 60 s ago."""
+    for name, index in sorted(positions.items()):
+        waiting = ledger.records(index + 1, index + 2)
+        if not waiting:
+            continue
+        recorded = parse_instant(split_entry(waiting[0].entry).recorded_at)
+        age = (now or utc_now()) - recorded
+        if age > MAX_MERGE_DELAY:
+            return (
+                f"projection {name} stalled: entry {index + 1} has waited "
+                f"{int(age.total_seconds())} s (is a projection runner running?)"
+            )
+    return None
 
 
 def integration_stall(ledger: Ledger, now: datetime | None = None) -> str | None:

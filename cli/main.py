@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,6 +34,10 @@ log_app = typer.Typer(help="The transparency log.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
 tokens_app = typer.Typer(help="API bearer tokens (stored as hashes only).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+projections_app = typer.Typer(
+    help="Read models: custody, timelines, matters, indicators.", no_args_is_help=True
+)
+app.add_typer(projections_app, name="projections")
 
 err = Console(stderr=True)
 
@@ -158,8 +163,15 @@ def serve(
         bool,
         typer.Option("--no-integrate", help="Leave log integration to `ledgerctl log integrate`."),
     ] = False,
+    no_projections: Annotated[
+        bool,
+        typer.Option(
+            "--no-projections", help="Leave the read models to `ledgerctl projections run`."
+        ),
+    ] = False,
 ) -> None:
-    """Serve the HTTP API (and, unless --no-integrate, integrate the log in one worker)."""
+    """Serve the HTTP API (and, unless told otherwise, integrate the log and run the
+    projections, each in one process at a time)."""
     import uvicorn
 
     from ledger.datadir import open_ledger
@@ -174,6 +186,8 @@ def serve(
         os.environ["LEDGER_DATABASE_URL"] = settings.database_url
     if no_integrate:
         os.environ["LEDGER_INTEGRATE"] = "false"
+    if no_projections:
+        os.environ["LEDGER_PROJECTIONS"] = "false"
     uvicorn.run(
         "api.app:create_app_from_environment",
         factory=True,
@@ -309,6 +323,134 @@ def log_integrate(
             signal.signal(sig, lambda *_: stop.set())
         err.print(f"integrating {transparency.origin}; stop with Ctrl-C", highlight=False)
         transparency.run_or_stand_by(stop)
+    finally:
+        ledger.close()
+
+
+ProjectionName = Annotated[
+    str | None,
+    typer.Argument(help="matters, custody or timeline (default: all).", show_default=False),
+]
+
+
+def _projection_names(name: str | None) -> list[str]:
+    from projections.views import VIEWS
+
+    if name is None:
+        return list(VIEWS)
+    if name not in VIEWS:
+        raise _fail(f"unknown projection {name!r}; known: {', '.join(VIEWS)}")
+    return [name]
+
+
+@projections_app.command("run")
+def projections_run(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Keep the read models up to date with the log, until stopped.
+
+    One process runs the projections of a ledger; a second one stands by and takes over.
+    """
+    import signal
+    import threading
+
+    from ledger.datadir import open_ledger, time_rules
+    from projections.runner import ProjectionRunner
+
+    settings = _settings(data_dir, database_url)
+    try:
+        ledger, _ = open_ledger(settings, warm=False)
+    except ConfigurationError as e:
+        raise _fail(str(e)) from None
+    runner = ProjectionRunner(
+        ledger.recorder,
+        ledger.database_url,
+        time_rules=time_rules(settings),
+        poll=settings.projection_poll_seconds,
+        watchdog=settings.projection_watchdog_seconds,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    err.print("running the projections; stop with Ctrl-C", highlight=False)
+    try:
+        runner.run_or_stand_by(stop)
+    finally:
+        runner.close()
+        ledger.close()
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: ProjectionName = None, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Rebuild read models from index 0 into a fresh database, then swap it in."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from ledger.datadir import open_ledger, time_rules
+    from projections.runner import rebuild
+
+    settings = _settings(data_dir, database_url)
+    names = _projection_names(name)
+    try:
+        ledger, _ = open_ledger(settings, warm=False)
+    except ConfigurationError as e:
+        raise _fail(str(e)) from None
+    try:
+        for projection in names:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} entries/s"),
+                TimeRemainingColumn(),
+                console=err,
+            ) as bar:
+                task = bar.add_task(f"rebuilding {projection}", total=None, rate="–")
+                started = time.perf_counter()
+
+                def progress(
+                    done: int, total: int, task: Any = task, started: float = started
+                ) -> None:
+                    elapsed = max(time.perf_counter() - started, 1e-9)
+                    bar.update(task, completed=done, total=total, rate=f"{done / elapsed:,.0f}")
+
+                result = rebuild(
+                    ledger.recorder,
+                    ledger.database_url,
+                    projection,
+                    time_rules=time_rules(settings),
+                    progress=progress,
+                )
+            err.print(
+                f"{projection}: rebuilt {result.entries} entries in {result.seconds:.1f} s "
+                f"({result.rate:,.0f} entries/s) and swapped in",
+                highlight=False,
+            )
+    finally:
+        ledger.close()
+
+
+@projections_app.command("status")
+def projections_status(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Each projection's position (log index, notification id) and lag behind the log."""
+    from ledger.datadir import open_ledger
+    from projections.runner import ProjectionRunner
+
+    settings = _settings(data_dir, database_url)
+    try:
+        ledger, _ = open_ledger(settings, warm=False)
+    except ConfigurationError as e:
+        raise _fail(str(e)) from None
+    try:
+        size = ledger.size()
+        statuses = ProjectionRunner.positions(ledger.recorder, ledger.database_url)
+        for name, index in statuses.items():
+            print(f"{name}\tposition {index}\tlag {size - 1 - index}")
     finally:
         ledger.close()
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 ICT = ZoneInfo("Asia/Ho_Chi_Minh")
+_EPOCH_YEAR = 2000
 END_OF_DAY = time(17, 0)
 # Working hours (indicator 7): 07:30–11:30 and 13:00–17:00 on working days.
 WORKING_HOURS = ((time(7, 30), time(11, 30)), (time(13, 0), time(17, 0)))
@@ -48,6 +49,30 @@ class WorkCalendar:
 
     def __init__(self, adjustments: Mapping[date, DayKind] | None = None) -> None:
         self.adjustments: dict[date, DayKind] = dict(adjustments or {})
+        self._years: dict[int, list[int]] = {}  # year -> its working days' ordinals
+        self._before: dict[int, int] = {}  # year -> working days from _EPOCH_YEAR to it
+
+    def _year(self, year: int) -> list[int]:
+        days = self._years.get(year)
+        if days is None:
+            first = date(year, 1, 1).toordinal()
+            last = date(year, 12, 31).toordinal()
+            days = [o for o in range(first, last + 1) if self.is_working_day(date.fromordinal(o))]
+            self._years[year] = days
+        return days
+
+    def _count_through(self, day: date) -> int:
+        """Working days from 1 January of ``_EPOCH_YEAR`` through ``day`` (relative)."""
+        year = day.year
+        if year not in self._before:
+            low = min(year, _EPOCH_YEAR)
+            total = 0
+            for y in range(low, year):
+                total += len(self._year(y))
+            # Years before the epoch count negatively so differences stay right.
+            base = sum(len(self._year(y)) for y in range(low, _EPOCH_YEAR))
+            self._before[year] = total - base
+        return self._before[year] + bisect.bisect_right(self._year(year), day.toordinal())
 
     def is_working_day(self, day: date) -> bool:
         kind = self.adjustments.get(day)
@@ -91,13 +116,9 @@ class WorkCalendar:
 
     def working_days_between(self, after: date, through: date) -> int:
         """The working days d with ``after`` < d ≤ ``through`` (0 when ``through`` ≤ ``after``)."""
-        count = 0
-        day = after + timedelta(days=1)
-        while day <= through:
-            if self.is_working_day(day):
-                count += 1
-            day += timedelta(days=1)
-        return count
+        if through <= after:
+            return 0
+        return self._count_through(through) - self._count_through(after)
 
     def working_days_list(self, after: date, through: date) -> list[date]:
         """The working days d with ``after`` < d ≤ ``through``, in order."""

@@ -131,6 +131,13 @@ class MatterAnalysis:
     def interval_end(self, interval: Interval) -> datetime:
         return parse_instant(interval.to_at) if interval.to_at else self.evaluated_at
 
+    def parties(self) -> set[str]:
+        """Everyone who acted on, held, or was named or answered in this matter."""
+        people = {e.actor for e in self.events}
+        people |= {e.counterpart for e in self.events if e.counterpart}
+        people |= {i.official_id for i in self.intervals}
+        return people
+
     def first_decision_seq(self) -> int | None:
         return self.decisions[0].seq if self.decisions else None
 

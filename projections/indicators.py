@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from ledger.times import parse_instant
@@ -243,17 +243,32 @@ def _ping_pong(m: MatterAnalysis, official_id: str) -> bool:
 
 
 def _days_held_overdue(m: MatterAnalysis, mine: list[Interval]) -> int:
-    """Overdue working days (due_day < d ≤ end_day) on which one of their intervals ran."""
+    """Overdue working days (due day < d ≤ end day) during which one of their lead
+    intervals ran (an interval [from, to) runs during day d when it overlaps d, in ICT)."""
     assert m.due_at is not None
+    first_overdue = local_day(m.due_at) + timedelta(days=1)
+    last_overdue = local_day(m.end)
+    spans: list[tuple[date, date]] = []
+    for interval in mine:
+        start = local_day(parse_instant(interval.from_at))
+        end = _end(interval)
+        if end is None:
+            stop = last_overdue
+        else:
+            local_end = end.astimezone(ICT)
+            # [from, to) overlaps day d unless ``to`` is exactly d's midnight.
+            stop = local_end.date() - timedelta(days=1 if local_end.time() == time(0) else 0)
+        lo, hi = max(start, first_overdue), min(stop, last_overdue)
+        if lo <= hi:
+            spans.append((lo, hi))
     count = 0
-    for day in m.calendar.working_days_list(local_day(m.due_at), local_day(m.end)):
-        day_start = datetime.combine(day, time(0, 0), tzinfo=ICT)
-        day_end = day_start + timedelta(days=1)
-        if any(
-            parse_instant(i.from_at) < day_end and (_end(i) is None or _end(i) > day_start)  # type: ignore[operator]
-            for i in mine
-        ):
-            count += 1
+    covered_to: date | None = None
+    for lo, hi in sorted(spans):
+        if covered_to is not None and lo <= covered_to:
+            lo = covered_to + timedelta(days=1)
+        if lo <= hi:
+            count += m.calendar.working_days_between(lo - timedelta(days=1), hi)
+            covered_to = hi
     return count
 
 

@@ -26,7 +26,14 @@ from ledger.replay import apply_record, trust_signature
 from ledger.state import LedgerState, TimeRules
 from ledger.storage import LedgerRecorder, LogRecord, PostgresLedgerRecorder
 from projections.facts import EntryFacts, facts_of
-from projections.store import ProjectionDB, Resync, projection_url
+from projections.store import (
+    ProjectionDB,
+    Resync,
+    discard,
+    fresh_database,
+    projection_url,
+    swap_in,
+)
 from projections.views import VIEWS, ReadModel
 
 log = logging.getLogger("ledger.projections")
@@ -139,6 +146,18 @@ class ProjectionRunner:
             if n == 0:
                 return done
 
+    @staticmethod
+    def positions(recorder: LedgerRecorder, ledger_url: str) -> dict[str, int]:
+        """Each projection's stored position (log index), without running anything."""
+        out: dict[str, int] = {}
+        for name, view in VIEWS.items():
+            db = ProjectionDB(projection_url(ledger_url, name), view.ddl)
+            try:
+                out[name] = db.position().log_index
+            finally:
+                db.close()
+        return out
+
     def status(self) -> list[ViewStatus]:
         if not self.views:
             self._open()
@@ -209,3 +228,41 @@ class ProjectionRunner:
                 log.info("another process runs the projections; standing by")
             standing_by = True
             stop.wait(standby)
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    name: str
+    entries: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.entries / self.seconds if self.seconds > 0 else float("inf")
+
+
+def rebuild(
+    recorder: LedgerRecorder,
+    ledger_url: str,
+    name: str,
+    *,
+    time_rules: TimeRules | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RebuildResult:
+    """Build projection ``name`` from index 0 into a fresh database, then swap it in."""
+    if name not in VIEWS:
+        raise ValueError(f"unknown projection {name!r}; known: {', '.join(VIEWS)}")
+    live = projection_url(ledger_url, name)
+    fresh = fresh_database(live, VIEWS[name].ddl)
+    started = time.perf_counter()
+    try:
+        runner = ProjectionRunner(
+            recorder, ledger_url, names=[name], time_rules=time_rules, databases={name: fresh}
+        )
+        entries = runner.catch_up(progress)
+    except BaseException:
+        discard(fresh)
+        raise
+    seconds = time.perf_counter() - started
+    swap_in(fresh, live)
+    return RebuildResult(name, entries, seconds)

@@ -242,3 +242,15 @@ def split_entry(entry: bytes) -> EntryParts:
     if not entry.startswith(prefix) or not entry.endswith(b"}"):
         raise ValueError("entry bytes are not in canonical (RFC 8785) member order")
     return EntryParts(recorded_at, signature, entry[len(prefix) : -1])
+
+
+def statement_body(statement: bytes) -> bytes:
+    """The JCS bytes of a canonical statement's ``body``, sliced out without re-encoding.
+
+    In JCS the members run ``actor``, ``body``, ``event_id``, …: the body starts after the
+    first ``,"body":`` (the actor is an identifier, without quotes) and ends before the last
+    ``,"event_id":"`` (nothing after it can hold that sequence unescaped).
+    """
+    start = statement.index(b',"body":') + len(b',"body":')
+    end = statement.rindex(b',"event_id":"')
+    return statement[start:end]

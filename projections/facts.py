@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import statements as s
-from ledger.canonical import jcs
+from ledger.canonical import statement_body
 from ledger.replay import Verdict
 from ledger.state import LedgerState
 
@@ -131,8 +131,9 @@ def facts_of(verdict: Verdict, state: LedgerState, notification_id: int) -> Entr
     st = stored.envelope.statement
     index = stored.record.index
     recorded_at = stored.recorded_at_text
-    raw_body: dict[str, Any] = json.loads(st.canonical)["body"]
-    body_json = jcs(raw_body).decode()
+    body_bytes = statement_body(st.canonical)
+    raw_body: dict[str, Any] = json.loads(body_bytes)
+    body_json = body_bytes.decode()
     flags = json.dumps(list(assessment.flags))
     named = next((raw_body[f] for f in _NAMED if f in raw_body), None)
     requester: str | None = None

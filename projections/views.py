@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
-from dataclasses import astuple
+from dataclasses import fields
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -32,6 +32,18 @@ CUSTODY_COLUMNS = (
     "matter_id, official_id, role, from_at, started_by, started_seq, started_idx, "
     "competence, to_at, ended_by, ended_seq, ended_idx"
 )
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _row(obj: Any) -> tuple[Any, ...]:
+    """A dataclass's fields as a tuple, shallowly (``astuple`` deep-copies every value)."""
+    cls = type(obj)
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in fields(cls))
+    return tuple(getattr(obj, name) for name in names)
 
 
 def _placeholders(columns: str) -> str:
@@ -100,7 +112,7 @@ class MattersView(ReadModel):
 
     def write(self, cursor: Any, page: Sequence[EntryFacts]) -> None:
         sql = self.db.sql
-        events = [astuple(f.matter_event) for f in page if f.matter_event is not None]
+        events = [_row(f.matter_event) for f in page if f.matter_event is not None]
         if events:
             cursor.executemany(
                 sql(
@@ -131,7 +143,7 @@ class MattersView(ReadModel):
                 ),
                 postings,
             )
-        calendar = [astuple(f.calendar) for f in page if f.calendar is not None]
+        calendar = [_row(f.calendar) for f in page if f.calendar is not None]
         if calendar:
             cursor.executemany(
                 sql(
@@ -140,7 +152,7 @@ class MattersView(ReadModel):
                 ),
                 calendar,
             )
-        retro = [astuple(r) for f in page for r in f.retro]
+        retro = [_row(r) for f in page for r in f.retro]
         if retro:
             cursor.executemany(
                 sql(
@@ -163,7 +175,7 @@ class TimelineView(ReadModel):
     )
 
     def write(self, cursor: Any, page: Sequence[EntryFacts]) -> None:
-        rows = [astuple(r) for f in page for r in f.timeline]
+        rows = [_row(r) for f in page for r in f.timeline]
         if rows:
             cursor.executemany(
                 self.db.sql(
@@ -227,7 +239,7 @@ class CustodyView(ReadModel):
                         interval.official_id,
                     )
                 )
-            inserts.extend(astuple(interval) for interval in started)
+            inserts.extend(_row(interval) for interval in started)
         # Insert before updating: an interval may start and end within one page.
         if inserts:
             cursor.executemany(

@@ -10,7 +10,14 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import entry_bytes, envelope_bytes, jcs, parse_json, split_entry
+from ledger.canonical import (
+    entry_bytes,
+    envelope_bytes,
+    jcs,
+    parse_json,
+    split_entry,
+    statement_body,
+)
 from ledger.errors import InvalidStatement, MalformedRequest
 
 
@@ -125,3 +132,26 @@ _json_values = st.recursive(
 def test_the_fast_canonical_encoding_writes_exactly_what_rfc_8785_writes(value: object) -> None:
     # jcs() takes orjson's sorted-keys path when it can; rfc8785 is the reference.
     assert jcs(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=200)
+@given(
+    body=st.dictionaries(st.text(min_size=1, max_size=8), _json_values, max_size=5),
+    actor=st.from_regex(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$", fullmatch=True),
+)
+def test_the_body_slice_of_a_canonical_statement_is_the_jcs_of_its_body(
+    body: dict[str, object], actor: str
+) -> None:
+    statement = {
+        "spec": "al/1",
+        "event_id": "4b0c1d2e-0000-4000-8000-000000000000",
+        "type": "handoff.offered",
+        "subject": "matter:M1",
+        "seq": 1,
+        "prev": None,
+        "actor": actor,
+        "key": "0" * 32,
+        "occurred_at": "2026-11-27T09:30:00+07:00",
+        "body": body,
+    }
+    assert statement_body(jcs(statement)) == jcs(body)

@@ -202,7 +202,7 @@ def facts_of(verdict: Verdict, state: LedgerState, notification_id: int) -> Entr
         timeline=tuple(timeline),
         postings=_postings(st, state, index),
         calendar=_calendar(st, raw_body, index, recorded_at),
-        retro=_retro(st, raw_body, index),
+        retro=_retro(st, raw_body, index, state),
     )
 
 
@@ -250,13 +250,22 @@ def _calendar(
     )
 
 
-def _retro(st: s.Statement, body: dict[str, Any], index: int) -> tuple[RetroRow, ...]:
+def _retro(
+    st: s.Statement, body: dict[str, Any], index: int, state: LedgerState
+) -> tuple[RetroRow, ...]:
+    """Registry changes about an official, with the instant they take effect: the grantee
+    of a delegation is affected as much as its grantor."""
     if st.type not in _RETRO_TYPES:
         return ()
     effective = str(body.get("valid_from") or body.get("effective_at") or st.occurred_at)
     if st.type == "delegation.revoked":
         effective = st.occurred_at
     rows = [RetroRow(st.subject_id, index, effective, st.event_id, st.type)]
+    grantee = None
     if st.type == "delegation.granted":
-        rows.append(RetroRow(str(body["grantee"]), index, effective, st.event_id, st.type))
+        grantee = str(body["grantee"])
+    elif st.type == "delegation.revoked":
+        grantee = state.registry.delegations[str(body["delegation_id"])].grantee
+    if grantee is not None and grantee != st.subject_id:
+        rows.append(RetroRow(grantee, index, effective, st.event_id, st.type))
     return tuple(rows)

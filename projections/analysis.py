@@ -231,6 +231,9 @@ def analyse(
             pause_from = None
         elif kind == "deadline.extended":
             m.due_at = parse_instant(str(body["new_due_at"])).astimezone(ICT)
+            if pause_from is not None:
+                # The new due time is set during the pause: only the rest of it adds.
+                pause_from = at
         elif kind == "decision.recorded":
             m.decisions.append(
                 Decision(

@@ -178,7 +178,9 @@ def indicators_for(
                     for e in m.events
                     if e.actor == official_id
                     and e.seq > interval.started_seq
-                    and (interval.ended_seq is None or e.seq < interval.ended_seq)
+                    # The act that ends their custody (closing it, assigning it on) is
+                    # an act within it.
+                    and (interval.ended_seq is None or e.seq <= interval.ended_seq)
                 ),
                 None,
             )

@@ -568,6 +568,23 @@ def test_first_action_delay_is_the_median_of_working_hours_to_the_first_act(
     assert counts(indicators(world, an)["first_action_delay"]) == (1, None, 0.5, ["F4"])
 
 
+def test_closing_a_matter_received_is_its_holders_first_act(world: World) -> None:
+    office = Department(world, "so-kh", "an", "binh")
+    an, binh = office.clerks
+    g1 = open_at(world, "G1", an, office.agency, when(world, 2, 9, 0))
+    g2 = open_at(world, "G2", an, office.agency, when(world, 2, 9, 10))
+    # G1: Bình accepts Mon 2 March 10:00 and his first act is closing it at 11:00 (1.0 h):
+    # the closing ends his interval and is within it.
+    accept(world, g1, binh, offer(world, g1, an, binh, when(world, 2, 9, 30)), when(world, 2, 10))
+    close(world, g1, binh, when(world, 2, 11))
+    # G2: Bình accepts at 13:00; the chief takes the lead back at 15:00 — the act that ends
+    # Bình's interval is the chief's, not his: left out.
+    accept(world, g2, binh, offer(world, g2, an, binh, when(world, 2, 12)), when(world, 2, 13))
+    assign_lead(world, g2, office.chief, an, when(world, 2, 15))
+
+    assert counts(indicators(world, binh)["first_action_delay"]) == (1, None, 1.0, ["G1"])
+
+
 # --- 8. decisions_outside_competence --------------------------------------------------------
 
 

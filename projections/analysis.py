@@ -104,6 +104,7 @@ class MatterAnalysis:
     supplement_requests: list[MatterEventRow] = field(default_factory=list)
     corrections: list[dict[str, Any]] = field(default_factory=list)
     pending_offer: str | None = None
+    late_extensions: list[str] = field(default_factory=list)  # extensions after the due time
 
     @property
     def end(self) -> datetime:
@@ -148,6 +149,8 @@ class MatterAnalysis:
                 seen.setdefault(flag, None)
         if self.is_late:
             seen.setdefault("overdue", None)
+        if self.late_extensions:
+            seen.setdefault("extension_after_due", None)
         for c in self.consultations.values():
             if c.answered_late:
                 seen.setdefault("late_answer", None)
@@ -230,6 +233,8 @@ def analyse(
                 m.due_at = calendar.shift(m.due_at, _pause(calendar, pause_from, at))
             pause_from = None
         elif kind == "deadline.extended":
+            if m.due_at is not None and _due_with_pause(calendar, m.due_at, pause_from, at) < at:
+                m.late_extensions.append(event.event_id)  # DESIGN §6: flagged
             m.due_at = parse_instant(str(body["new_due_at"])).astimezone(ICT)
             if pause_from is not None:
                 # The new due time is set during the pause: only the rest of it adds.
@@ -266,6 +271,15 @@ def analyse(
         # A pause still open runs to the evaluation day.
         m.due_at = calendar.shift(m.due_at, _pause(calendar, pause_from, evaluated_at))
     return m
+
+
+def _due_with_pause(
+    calendar: WorkCalendar, due: datetime, pause_from: datetime | None, at: datetime
+) -> datetime:
+    """The due time at ``at``, counting a pause still open then."""
+    if pause_from is None:
+        return due
+    return calendar.shift(due, _pause(calendar, pause_from, at))
 
 
 def _pause(calendar: WorkCalendar, start: datetime, end: datetime) -> int:

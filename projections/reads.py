@@ -181,7 +181,7 @@ class ReadModels:
         analysed: dict[str, MatterAnalysis] = {}
         retro = self._retro(official_id, cut)
         more = False
-        while len(rows) < limit:
+        while True:
             chunk = db.read(
                 f"SELECT {TIMELINE_COLUMNS} FROM timeline WHERE official_id = ? AND idx > ? "
                 "AND idx <= ? ORDER BY idx, role LIMIT ?",
@@ -213,7 +213,7 @@ class ReadModels:
                 rows.append(_timeline_row(row, flags))
             if more or len(chunk) <= limit:
                 break
-        if not rows and after is None and not self._known_official(official_id, cut):
+        if not rows and not self._known_official(official_id, cut):
             raise NotFound(f"no official {official_id} in the log as read")
         return {
             "official_id": official_id,

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import holidays
 
 ICT = ZoneInfo("Asia/Ho_Chi_Minh")
-_EPOCH_YEAR = 2000
 END_OF_DAY = time(17, 0)
 # Working hours (indicator 7): 07:30–11:30 and 13:00–17:00 on working days.
 WORKING_HOURS = ((time(7, 30), time(11, 30)), (time(13, 0), time(17, 0)))
@@ -30,6 +29,18 @@ DayKind = Literal["day_off", "working_day"]
 @lru_cache(maxsize=256)
 def _public_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("VN", years=year))
+
+
+@lru_cache(maxsize=256)
+def _standard_year(year: int) -> tuple[int, ...]:
+    """Ordinals of ``year``'s working days before any recorded adjustment."""
+    first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
+    off = _public_holidays(year)
+    return tuple(
+        o
+        for o in range(first, last + 1)
+        if date.fromordinal(o).weekday() < 5 and date.fromordinal(o) not in off
+    )
 
 
 def public_holiday_name(day: date) -> str | None:
@@ -50,29 +61,27 @@ class WorkCalendar:
     def __init__(self, adjustments: Mapping[date, DayKind] | None = None) -> None:
         self.adjustments: dict[date, DayKind] = dict(adjustments or {})
         self._years: dict[int, list[int]] = {}  # year -> its working days' ordinals
-        self._before: dict[int, int] = {}  # year -> working days from _EPOCH_YEAR to it
 
     def _year(self, year: int) -> list[int]:
+        """The ordinals of ``year``'s working days, in order."""
         days = self._years.get(year)
         if days is None:
-            first = date(year, 1, 1).toordinal()
-            last = date(year, 12, 31).toordinal()
-            days = [o for o in range(first, last + 1) if self.is_working_day(date.fromordinal(o))]
+            days = list(_standard_year(year))
+            changes = [d for d in self.adjustments if d.year == year]
+            if changes:
+                kept = set(days)
+                for day in changes:
+                    if self.adjustments[day] == "working_day":
+                        kept.add(day.toordinal())
+                    else:
+                        kept.discard(day.toordinal())
+                days = sorted(kept)
             self._years[year] = days
         return days
 
-    def _count_through(self, day: date) -> int:
-        """Working days from 1 January of ``_EPOCH_YEAR`` through ``day`` (relative)."""
-        year = day.year
-        if year not in self._before:
-            low = min(year, _EPOCH_YEAR)
-            total = 0
-            for y in range(low, year):
-                total += len(self._year(y))
-            # Years before the epoch count negatively so differences stay right.
-            base = sum(len(self._year(y)) for y in range(low, _EPOCH_YEAR))
-            self._before[year] = total - base
-        return self._before[year] + bisect.bisect_right(self._year(year), day.toordinal())
+    def _rank(self, day: date) -> int:
+        """How many of its year's working days fall on or before ``day``."""
+        return bisect.bisect_right(self._year(day.year), day.toordinal())
 
     def is_working_day(self, day: date) -> bool:
         kind = self.adjustments.get(day)
@@ -118,7 +127,12 @@ class WorkCalendar:
         """The working days d with ``after`` < d ≤ ``through`` (0 when ``through`` ≤ ``after``)."""
         if through <= after:
             return 0
-        return self._count_through(through) - self._count_through(after)
+        if after.year == through.year:
+            return self._rank(through) - self._rank(after)
+        count = len(self._year(after.year)) - self._rank(after)
+        for year in range(after.year + 1, through.year):
+            count += len(self._year(year))
+        return count + self._rank(through)
 
     def working_days_list(self, after: date, through: date) -> list[date]:
         """The working days d with ``after`` < d ≤ ``through``, in order."""

@@ -131,3 +131,25 @@ def pg_world(pg_url: str, tmp_path: object) -> Iterator[World]:
     assert isinstance(tmp_path, Path)
     with running_node(Settings.load(tmp_path / "data", database_url=pg_url)) as node:
         yield World(node)
+
+
+def test_readiness_fails_while_a_projection_leaves_an_entry_waiting_over_a_minute(
+    world: World,
+) -> None:
+    from datetime import timedelta
+
+    from api.observability import projection_stall
+    from ledger.times import parse_instant, utc_now
+
+    world.agency("SO-READY")
+    positions = {name: _position(world.ledger, name) for name in VIEWS}
+    waiting = world.ledger.records(positions["matters"] + 1, positions["matters"] + 2)[0]
+    recorded = parse_instant(waiting.recorded_at)
+    assert projection_stall(world.ledger, positions, now=recorded + timedelta(seconds=59)) is None
+    stall = projection_stall(world.ledger, positions, now=recorded + timedelta(seconds=61))
+    assert stall is not None
+    assert f"entry {positions['matters'] + 1}" in stall
+    world.project()
+    caught_up = {name: _position(world.ledger, name) for name in VIEWS}
+    assert projection_stall(world.ledger, caught_up, now=utc_now() + timedelta(days=1)) is None
+    assert world.http.get("/readyz").status_code == 200

@@ -99,6 +99,12 @@ class ProjectionRunner:
             for view in self.views.values():
                 view.db.close()
 
+    def _discard(self) -> None:
+        """Forget the views and the state; the next ``step`` reopens from stored positions."""
+        self.close()
+        self.views = {}
+        self.state = LedgerState(time_rules=self.time_rules)
+
     def _records(self, start: int, end: int) -> Iterator[tuple[int, LogRecord]]:
         while start < end:
             batch = self.recorder.numbered_records(start, min(end, start + self.page))
@@ -120,17 +126,22 @@ class ProjectionRunner:
         batch = self.recorder.numbered_records(start, start + self.page)
         if not batch:
             return 0
-        page: list[EntryFacts] = []
-        for notification_id, record in batch:
-            verdict = apply_record(self.state, record, trust_signature)
-            page.append(facts_of(verdict, self.state, notification_id))
         try:
+            page: list[EntryFacts] = []
+            for notification_id, record in batch:
+                verdict = apply_record(self.state, record, trust_signature)
+                page.append(facts_of(verdict, self.state, notification_id))
             for view in self.views.values():
                 view.process_page(page)
         except Resync as e:
             log.warning("projection position moved under this runner (%s); reopening", e)
             self._open()
             return 0
+        except BaseException:
+            # The state is past this page but a view may not be: start over from the
+            # stored positions on the next step, never skip what a view did not write.
+            self._discard()
+            raise
         self.last_progress = time.monotonic()
         return len(batch)
 

@@ -196,6 +196,9 @@ class LedgerRecorder(ApplicationRecorder):
             base + f"WHERE l.subject = {p} AND l.log_index < {p} ORDER BY l.seq DESC LIMIT 1"
         )
         self.sql_subject = base + f"WHERE l.subject = {p} AND l.seq > {p} ORDER BY l.seq LIMIT {p}"
+        self.sql_registry = (
+            base + f"WHERE l.log_index < {p} AND l.subject NOT LIKE {p} ORDER BY l.log_index"
+        )
         self.sql_range = (
             base + f"WHERE l.log_index >= {p} AND l.log_index < {p} ORDER BY l.log_index"
         )
@@ -230,6 +233,7 @@ class LedgerRecorder(ApplicationRecorder):
         cp = f"SELECT tree_size, root, note, signed_at FROM {checkpoints} "
         self.sql_latest_checkpoint = cp + "ORDER BY tree_size DESC LIMIT 1"
         self.sql_checkpoint = cp + f"WHERE tree_size = {p}"
+        self.sql_checkpoint_covering = cp + f"WHERE tree_size >= {p} ORDER BY tree_size LIMIT 1"
         self.sql_checkpoints = cp + f"WHERE tree_size > {p} ORDER BY tree_size LIMIT {p}"
         self.sql_insert_cosignature = (
             f"INSERT INTO {cosignatures} (tree_size, key_name, line, cosigned_at) "
@@ -507,6 +511,16 @@ class LedgerRecorder(ApplicationRecorder):
     def revoke_token(self, token_id: str, revoked_at: str) -> None:
         with self._write() as c:
             c.execute(self.sql_revoke_token, (revoked_at, token_id))
+
+    def checkpoint_covering(self, size: int) -> StoredCheckpoint | None:
+        """The smallest signed checkpoint of at least ``size`` leaves."""
+        rows = self._read(self.sql_checkpoint_covering, (size,))
+        return _checkpoint(rows[0]) if rows else None
+
+    def registry_records(self, end: int) -> list[LogRecord]:
+        """Every entry below index ``end`` that is not a matter's (genesis, roots, agencies,
+        officials, the calendar): what checking signatures and competence needs."""
+        return [_record(r) for r in self._read(self.sql_registry, (end, "matter:%"))]
 
     def head_below(self, subject: str, tree_size: int) -> LogRecord | None:
         """The subject's last entry with an index below ``tree_size``."""

@@ -238,9 +238,9 @@ class TransparencyLog:
         message = receipt_message(self.origin, event_id, index, leaf_hash, recorded_at)
         return b64encode(self._key().sign(message))
 
-    def attest_head(self, subject: str) -> dict[str, Any]:
-        """The subject's last statement at the latest checkpoint's size, signed."""
-        size = self.latest().size
+    def attest_head(self, subject: str, tree_size: int | None = None) -> dict[str, Any]:
+        """The subject's last statement at a checkpoint's size (default: the latest), signed."""
+        size = self._proof_size(tree_size)
         record = self.recorder.head_below(subject, size)
         if record is None:
             raise NotFound(f"{subject} has no statement in the tree of size {size}")

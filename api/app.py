@@ -12,7 +12,7 @@ import ledger
 from api import openapi, problems
 from api.auth import make_rate_limiter
 from api.observability import AccessLog, configure_logging
-from api.routes import events, health, log, reads, subjects, tokens
+from api.routes import events, evidence, health, log, reads, subjects, tokens
 from ledger.application import Ledger
 from ledger.datadir import open_ledger, time_rules
 from ledger.settings import Settings
@@ -100,7 +100,7 @@ def create_app(
     problems.install(app)
     openapi.install(app)
     app.add_middleware(AccessLog)
-    routers = (events, subjects, log, reads, tokens, health)
+    routers = (events, subjects, log, reads, evidence, tokens, health)
     for module in routers:
         app.include_router(module.router)
     return app

@@ -38,6 +38,10 @@ projections_app = typer.Typer(
     help="Read models: custody, timelines, matters, indicators.", no_args_is_help=True
 )
 app.add_typer(projections_app, name="projections")
+bundle_app = typer.Typer(
+    help="Evidence bundles a disciplinary council verifies offline.", no_args_is_help=True
+)
+app.add_typer(bundle_app, name="bundle")
 
 err = Console(stderr=True)
 
@@ -453,6 +457,120 @@ def projections_status(data_dir: DataDir = None, database_url: DatabaseUrl = Non
             print(f"{name}\tposition {index}\tlag {size - 1 - index}")
     finally:
         ledger.close()
+
+
+@bundle_app.command("export")
+def bundle_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the bundle.")],
+    matter: Annotated[str | None, typer.Option("--matter", help="A matter id.")] = None,
+    official: Annotated[
+        str | None, typer.Option("--official", help="An official id (with --from/--to).")
+    ] = None,
+    start: Annotated[str | None, typer.Option("--from", help="Period start (instant).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Period end (instant).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Bundle what was recorded by this instant.")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write the evidence bundle of a matter, or of what an official did in a period."""
+    from evidence.bundle import export, parse_bundle_instant
+    from ledger.datadir import open_ledger, time_rules
+    from projections.reads import ReadModels
+
+    if (matter is None) == (official is None):
+        raise _fail("give --matter ID, or --official ID with --from/--to")
+    settings = _settings(data_dir, database_url)
+    try:
+        moments = {
+            name: parse_bundle_instant(name, value)
+            for name, value in (("--from", start), ("--to", end), ("--as-of", as_of))
+        }
+        ledger, _ = open_ledger(settings, warm=False)
+    except (ConfigurationError, ProblemError) as e:
+        raise _fail(getattr(e, "detail", str(e))) from None
+    reads = ReadModels(ledger.recorder, ledger.database_url) if official else None
+    try:
+        bundle = export(
+            ledger,
+            matter_id=matter,
+            official_id=official,
+            start=moments["--from"],
+            end=moments["--to"],
+            as_of=moments["--as-of"],
+            reads=reads,
+            time_rules=time_rules(settings),
+        )
+    except ProblemError as e:
+        raise _fail(e.detail) from None
+    finally:
+        if reads is not None:
+            reads.close()
+        ledger.close()
+    output.write_text(json.dumps(bundle, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    err.print(
+        f"wrote {output}: {len(bundle['entries'])} entries, checkpoint of size "
+        f"{bundle['tree_size']}",
+        highlight=False,
+    )
+
+
+def _load_bundle(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError) as e:
+        raise _fail(f"{path}: not a readable JSON bundle ({e})") from None
+
+
+VKey = Annotated[
+    str | None,
+    typer.Option("--vkey", help="The log's verifier key, from a source you trust."),
+]
+
+
+@bundle_app.command("verify")
+def bundle_verify(
+    path: Annotated[Path, typer.Argument(help="The bundle (JSON).")], vkey: VKey = None
+) -> None:
+    """Re-check a bundle offline; exit 1 on any failure, naming each entry and why."""
+    from evidence.verify import verify_bundle
+
+    report = verify_bundle(_load_bundle(path), vkey)
+    for warning in report.warnings:
+        err.print(f"[bold yellow]WARNING:[/] {warning}", highlight=False)
+    for what, count in report.checked.items():
+        print(f"checked {what}: {count}")
+    for failure in report.failures:
+        print(f"FAIL {failure}")
+    if report.ok:
+        print("VERIFIED: every check passed")
+        return
+    print(f"NOT VERIFIED: {len(report.failures)} failure(s)")
+    raise typer.Exit(1)
+
+
+@bundle_app.command("render")
+def bundle_render(
+    path: Annotated[Path, typer.Argument(help="The bundle (JSON).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML page to write.")],
+    lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
+    vkey: VKey = None,
+) -> None:
+    """Verify a bundle, then render it as a page for people (Vietnamese by default)."""
+    from evidence.render import render_html
+    from evidence.verify import verify_bundle
+
+    if lang not in ("vi", "en"):
+        raise _fail(f"--lang {lang}: use vi or en")
+    report = verify_bundle(_load_bundle(path), vkey)
+    bundle = _load_bundle(path)
+    output.write_text(render_html(bundle, report, lang), "utf-8")  # type: ignore[arg-type]
+    for warning in report.warnings:
+        err.print(f"[bold yellow]WARNING:[/] {warning}", highlight=False)
+    err.print(f"wrote {output} ({'verified' if report.ok else 'NOT VERIFIED'})", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

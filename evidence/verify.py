@@ -50,6 +50,15 @@ class Report:
 def verify_bundle(bundle: Any, vkey: str | None) -> Report:
     """Every check of a bundle; ``vkey`` is the one trusted (``None``: the bundle's own)."""
     report = Report()
+    try:
+        return _verify(bundle, vkey, report)
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        # A bundle is hostile input: a shape no check expected is a failure, never a crash.
+        report.fail("format", "bundle", f"malformed ({type(e).__name__}: {e})")
+        return report
+
+
+def _verify(bundle: Any, vkey: str | None, report: Report) -> Report:
     if not isinstance(bundle, dict) or bundle.get("bundle_version") not in SUPPORTED_VERSIONS:
         version = bundle.get("bundle_version") if isinstance(bundle, dict) else None
         report.fail(

@@ -55,3 +55,17 @@ def test_the_evidence_route_serves_the_bundle_and_its_vietnamese_page(world: Wor
     assert "ĐÃ KIỂM CHỨNG" in page.text
     english = world.http.get("/v1/matters/XD-1/evidence", params={"format": "html", "lang": "en"})
     assert "VERIFIED: every check passed." in english.text
+
+
+def test_a_malformed_bundle_is_a_failure_never_a_crash() -> None:
+    for hostile in (
+        None,
+        [],
+        {"bundle_version": 2},
+        {"bundle_version": 1},
+        {"bundle_version": 1, "log": "x", "entries": "zz"},
+        {"bundle_version": 1, "entries": [{"index": "a"}], "head_attestations": [1]},
+    ):
+        report = verify_bundle(hostile, None)
+        assert not report.ok
+        assert report.failures[0].check in ("format", "checkpoint")

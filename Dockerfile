@@ -7,6 +7,7 @@ COPY ledger ./ledger
 COPY api ./api
 COPY cli ./cli
 COPY projections ./projections
+COPY evidence ./evidence
 RUN pip install --no-cache-dir .
 RUN useradd --system --home /data ledger && mkdir -p /data && chown ledger /data
 USER ledger

@@ -162,6 +162,8 @@ class ServeProcess:
         *,
         database_url: str | None = None,
         integrate: bool = True,
+        projections: bool = True,
+        workers: int = 1,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -169,6 +171,10 @@ class ServeProcess:
         args = [LEDGERCTL, "serve", *store_args(data, database_url), "--port", str(self.port)]
         if not integrate:
             args.append("--no-integrate")
+        if not projections:
+            args.append("--no-projections")
+        if workers > 1:
+            args += ["--workers", str(workers)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
         # The log goes to a file: a pipe nobody reads would block a chatty server.
         with log_path.open("ab") as log_file:

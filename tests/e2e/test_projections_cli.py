@@ -27,7 +27,15 @@ class Desk:
         self.root = SigningKey.load(server.data / "root-registrar.key")
 
     def post(
-        self, token: str, type_: str, subject: str, actor: str, key: SigningKey, body: Any
+        self,
+        token: str,
+        type_: str,
+        subject: str,
+        actor: str,
+        key: SigningKey,
+        body: Any,
+        *,
+        url: str | None = None,
     ) -> dict[str, Any]:
         self.clock += timedelta(seconds=5)
         seq, prev = self.heads.get(subject, (-1, None))
@@ -44,7 +52,7 @@ class Desk:
         )
         env = envelope(statement, key)
         response = httpx.post(
-            self.server.url + "/v1/events", json=env, headers=self.server.headers(token)
+            (url or self.server.url) + "/v1/events", json=env, headers=self.server.headers(token)
         )
         assert response.status_code == 201, response.text
         self.heads[subject] = (seq + 1, envelope_hash(env))

@@ -68,3 +68,16 @@ def test_every_ledgerctl_command_in_the_compose_file_exists_with_its_options(
         command = root.get_command(ctx, args[0])
         assert command is not None, f"ledgerctl has no command {args[0]}"
         command.make_context(args[0], list(args[1:]), parent=ctx)  # raises on unknown options
+
+
+def test_the_image_copies_every_package_the_project_installs() -> None:
+    import tomllib
+
+    root = COMPOSE.parent
+    include = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
+    packages = [pattern.rstrip("*") for pattern in include]
+    dockerfile = (root / "Dockerfile").read_text()
+    for package in packages:
+        assert f"COPY {package} ./{package}" in dockerfile, package

@@ -37,6 +37,8 @@ CLAIMS_MATTER = {
         "Sổ cái đã ký xác nhận rằng, tại kích thước cây của điểm chốt, bản ghi cuối cùng của "
         "hồ sơ là bản ghi được trình bày; nếu sau này lộ ra một bản ghi khác dưới kích thước "
         "đó thì chính chữ ký này chứng minh sổ cái đã gian dối.",
+        "Sổ cái đã ký danh mục (manifest) mọi chủ thể đăng ký (cơ quan, cán bộ, khóa, thẩm "
+        "quyền, ủy quyền, lịch) tại kích thước cây đó, nên không thể bỏ bớt dữ liệu đăng ký.",
         "Không chứng minh được điều gì xảy ra sau điểm chốt sổ, cũng như những việc không "
         "được ghi vào sổ cái.",
     ],
@@ -48,6 +50,8 @@ CLAIMS_MATTER = {
         "The log signed that at the checkpoint's tree size the matter's last statement was "
         "the last one shown; any later-revealed statement under that size would prove the "
         "log lied.",
+        "The log signed the manifest of every registry subject (agencies, officials, keys, "
+        "competences, delegations, the calendar) at that tree size, so none can be left out.",
         "It proves nothing about what happened after the checkpoint, nor about acts never "
         "recorded in the ledger.",
     ],
@@ -60,6 +64,9 @@ CLAIMS_OFFICIAL = {
         "Hồ sơ gồm toàn bộ lịch sử (đến điểm chốt) của mọi hồ sơ công việc mà cán bộ này có "
         "liên quan trong kỳ, theo dữ liệu của sổ cái; mỗi hồ sơ có xác nhận của sổ cái về "
         "bản ghi cuối cùng.",
+        "Sổ cái đã ký danh mục (manifest) các hồ sơ công việc và mọi chủ thể đăng ký tại kích "
+        "thước cây đó: nếu sau này lộ ra một hồ sơ mà cán bộ là bên liên quan trong kỳ nhưng "
+        "không có trong danh mục, chữ ký này chứng minh sổ cái đã gian dối.",
         "Không chứng minh được rằng cán bộ không làm việc gì khác: một hồ sơ công việc mà "
         "cán bộ không được ghi là bên liên quan sẽ không có ở đây.",
     ],
@@ -69,6 +76,9 @@ CLAIMS_OFFICIAL = {
         "It holds the whole history (to the checkpoint) of every matter the ledger shows the "
         "official party to in the period, each with the log's signed word on its last "
         "statement.",
+        "The log signed the manifest of these matters and of every registry subject at that "
+        "tree size: a matter later revealed where the official was party in the period but "
+        "missing from it would prove the log lied.",
         "It cannot prove that the official did nothing else: a matter where the ledger does "
         "not name them as a party is not here.",
     ],
@@ -114,24 +124,36 @@ def export(
     if log is None:
         raise NotFound("this process serves no transparency log")
     checkpoint = _checkpoint(log, as_of)
+    recorder = ledger.recorder
+    if official_id is not None:
+        if reads is None:
+            raise NotFound("an official's bundle needs the read models")
+        # The matters come from the read models: the checkpoint must not reach past them,
+        # or a matter projected later would be missing without a word.
+        projected = min(reads.positions().values())
+        if checkpoint.size > projected + 1:
+            within = recorder.checkpoint_within(projected + 1)
+            if within is None:
+                raise NotFound("the read models have not caught up with any checkpoint yet")
+            checkpoint = within
     size = checkpoint.size
     exported_at = utc_now()
     evaluated_at = min(as_of, exported_at) if as_of is not None else exported_at
-    recorder = ledger.recorder
-    if matter_id is not None:
-        matter_ids = [matter_id]
-    else:
-        assert official_id is not None
-        if reads is None:
-            raise NotFound("an official's bundle needs the read models")
-        matter_ids = _matters_of(reads, official_id, start, end, as_of)
     records: dict[int, LogRecord] = {r.index: r for r in recorder.registry_records(size)}
-    for mid in matter_ids:
+    wanted = [matter_id] if matter_id is not None else []
+    if official_id is not None:
+        assert reads is not None
+        wanted = _matters_of(reads, official_id, start, end, as_of)
+    matter_ids: list[str] = []
+    for mid in wanted:
         chain = [
             r for r in recorder.subject_records(f"matter:{mid}", -1, 1_000_000) if r.index < size
         ]
-        if not chain and matter_id is not None:
-            raise NotFound(f"no matter {mid} in the log at tree size {size}")
+        if not chain:
+            if matter_id is not None:
+                raise NotFound(f"no matter {mid} in the log at tree size {size}")
+            continue
+        matter_ids.append(mid)
         records.update((r.index, r) for r in chain)
     ordered = [records[i] for i in sorted(records)]
     entries = []
@@ -146,6 +168,9 @@ def export(
         )
     subjects = sorted({r.subject for r in ordered})
     attestations = [log.attest_head(subject, size) for subject in subjects]
+    heads = {
+        a["subject"]: {"seq": a["seq"], "envelope_hash": a["envelope_hash"]} for a in attestations
+    }
     derived = admit_all(((r.index, r.entry) for r in ordered), time_rules=time_rules)
     if derived.failures:  # the log's own entries must pass: anything else is an integrity fault
         raise RuntimeError(f"the log's entries fail their own checks: {derived.failures[0]}")
@@ -163,6 +188,13 @@ def export(
         }
     )
     rules = time_rules or TimeRules()
+    manifest: dict[str, Any] = {
+        "origin": log.origin,
+        "tree_size": size,
+        "scope": scope,
+        "subjects": heads,
+    }
+    manifest["signature"] = log.sign_manifest(manifest)
     return {
         "bundle_version": BUNDLE_VERSION,
         "kind": "matter" if matter_id is not None else "official",
@@ -181,6 +213,7 @@ def export(
         },
         "entries": entries,
         "head_attestations": attestations,
+        "manifest": manifest,
         "claims": CLAIMS_MATTER if matter_id is not None else CLAIMS_OFFICIAL,
         "rendering": rendering(derived, matter_ids, evaluated_at),
     }

@@ -209,7 +209,12 @@ def rendering(
     matters: dict[str, Any] = {}
     span: list[date] = []
     for matter_id in sorted(matter_ids):
-        events = derived.matter_events.get(matter_id)
+        # An as-of bundle carries entries up to its checkpoint; it shows what was recorded by E.
+        events = [
+            e
+            for e in derived.matter_events.get(matter_id, [])
+            if parse_instant(e.recorded_at) <= evaluated_at
+        ]
         if not events:
             continue
         analysis = analyse(matter_id, events, evaluated_at, calendar)

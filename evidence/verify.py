@@ -26,7 +26,7 @@ from ledger.merkle import ProofError, verify_inclusion
 from ledger.note import Checkpoint, NoteError, open_checkpoint, parse_verifier, parse_vkey
 from ledger.state import TimeRules
 from ledger.times import parse_instant
-from ledger.transparency import head_message
+from ledger.transparency import head_message, manifest_message
 
 SUPPORTED_VERSIONS = (1,)
 
@@ -85,6 +85,7 @@ def _verify(bundle: Any, vkey: str | None, report: Report) -> Report:
     report.failures.extend(derived.failures)
     report.checked["signatures, keys and rules"] = derived.admitted
     _chains_and_heads(bundle, entries, derived.subjects, checkpoint, trusted, report)
+    _manifest(bundle, derived.subjects, checkpoint, trusted, report)
     _rendering(bundle, derived, report)
     return report
 
@@ -244,6 +245,52 @@ def _chains_and_heads(
     for subject in sorted(set(heads) - attested):
         report.fail("attestation", subject, "no head attestation for this subject")
     report.checked["head attestations"] = len(attested)
+
+
+def _manifest(
+    bundle: dict[str, Any],
+    heads: dict[str, tuple[int, str]],
+    checkpoint: Checkpoint | None,
+    vkey: str,
+    report: Report,
+) -> None:
+    """The log's signed list of every subject the bundle must hold: none may be missing."""
+    manifest = bundle.get("manifest")
+    if not isinstance(manifest, dict):
+        report.fail("manifest", "manifest", "missing: the bundle's completeness is unproven")
+        return
+    try:
+        _, public_key = parse_vkey(vkey)
+        signature = b64decode_canonical(str(manifest.get("signature")))
+        verify_ed25519(public_key, manifest_message(manifest), signature)
+    except (ValueError, ProblemError):
+        report.fail("manifest", "manifest", "not signed by the trusted log key")
+        return
+    if checkpoint is not None and manifest.get("tree_size") != checkpoint.size:
+        report.fail("manifest", "manifest.tree_size", "is not the checkpoint's size")
+    if manifest.get("scope") != bundle.get("scope"):
+        report.fail("manifest", "scope", "differs from the scope the log signed")
+    listed = manifest.get("subjects")
+    if not isinstance(listed, dict):
+        report.fail("manifest", "manifest.subjects", "missing")
+        return
+    for subject in sorted(set(listed) - set(heads)):
+        report.fail(
+            "manifest",
+            subject,
+            "the log lists this subject at the checkpoint but the bundle holds none of its "
+            "statements: entries were removed",
+        )
+    for subject in sorted(set(heads) - set(listed)):
+        report.fail("manifest", subject, "in the bundle but not in the log's signed manifest")
+    for subject in sorted(set(heads) & set(listed)):
+        head = listed[subject]
+        if (
+            not isinstance(head, dict)
+            or (head.get("seq"), head.get("envelope_hash")) != heads[subject]
+        ):
+            report.fail("manifest", subject, "its last statement is not the one the log listed")
+    report.checked["manifest subjects"] = len(listed)
 
 
 def _rendering(bundle: dict[str, Any], derived: Any, report: Report) -> None:

@@ -26,6 +26,9 @@ from ledger.errors import BadSignature
 STATEMENT_PREFIX = b"accountability-ledger/v1 statement\n"
 RECEIPT_PREFIX = b"accountability-ledger/v1 receipt\n"
 HEAD_PREFIX = b"accountability-ledger/v1 head\n"
+# An evidence bundle's manifest: every subject a bundle must hold, with its head (DESIGN §9
+# is silent; docs/evidence.md).
+MANIFEST_PREFIX = b"accountability-ledger/v1 manifest\n"
 
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64

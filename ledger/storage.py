@@ -234,6 +234,7 @@ class LedgerRecorder(ApplicationRecorder):
         self.sql_latest_checkpoint = cp + "ORDER BY tree_size DESC LIMIT 1"
         self.sql_checkpoint = cp + f"WHERE tree_size = {p}"
         self.sql_checkpoint_covering = cp + f"WHERE tree_size >= {p} ORDER BY tree_size LIMIT 1"
+        self.sql_checkpoint_within = cp + f"WHERE tree_size <= {p} ORDER BY tree_size DESC LIMIT 1"
         self.sql_checkpoints = cp + f"WHERE tree_size > {p} ORDER BY tree_size LIMIT {p}"
         self.sql_insert_cosignature = (
             f"INSERT INTO {cosignatures} (tree_size, key_name, line, cosigned_at) "
@@ -515,6 +516,11 @@ class LedgerRecorder(ApplicationRecorder):
     def checkpoint_covering(self, size: int) -> StoredCheckpoint | None:
         """The smallest signed checkpoint of at least ``size`` leaves."""
         rows = self._read(self.sql_checkpoint_covering, (size,))
+        return _checkpoint(rows[0]) if rows else None
+
+    def checkpoint_within(self, size: int) -> StoredCheckpoint | None:
+        """The largest signed checkpoint of at most ``size`` leaves."""
+        rows = self._read(self.sql_checkpoint_within, (size,))
         return _checkpoint(rows[0]) if rows else None
 
     def registry_records(self, end: int) -> list[LogRecord]:

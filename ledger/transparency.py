@@ -19,7 +19,7 @@ from typing import Any
 
 from ledger import merkle
 from ledger.canonical import jcs
-from ledger.crypto import HEAD_PREFIX, RECEIPT_PREFIX, SigningKey, b64encode
+from ledger.crypto import HEAD_PREFIX, MANIFEST_PREFIX, RECEIPT_PREFIX, SigningKey, b64encode
 from ledger.errors import BadSignature, Forbidden, MalformedRequest, NotFound
 from ledger.note import (
     COSIGNATURE_V1_ALGORITHM,
@@ -67,6 +67,12 @@ def receipt_message(
             "recorded_at": recorded_at,
         }
     )
+
+
+def manifest_message(manifest: dict[str, Any]) -> bytes:
+    """What a bundle manifest's signature signs: the prefix and JCS of the manifest (its
+    ``signature`` member left out)."""
+    return MANIFEST_PREFIX + jcs({k: v for k, v in manifest.items() if k != "signature"})
 
 
 def head_message(origin: str, subject: str, seq: int, envelope_hash: str, tree_size: int) -> bytes:
@@ -254,6 +260,10 @@ class TransparencyLog:
             "tree_size": size,
             "signature": b64encode(self._key().sign(message)),
         }
+
+    def sign_manifest(self, manifest: dict[str, Any]) -> str:
+        """The log's signature over a bundle manifest (``manifest_message``), base64."""
+        return b64encode(self._key().sign(manifest_message(manifest)))
 
     # --- witnesses -----------------------------------------------------------------------
 

@@ -1,0 +1,786 @@
+"""Evidence bundles under attack (DESIGN §9, issue 7): every tamper is named by ``verify``.
+
+Each test builds a realistic matter in a small province — an agency with its director and
+a land office, a competence grant, a ký-thay delegation, a hand-over offered and accepted,
+a consultation up to the director answered, a decision within the decider's own
+competence and the closing — signs a checkpoint deterministically (``transparency.step()``;
+the node does not integrate on its own here), exports the matter's bundle, then edits a
+deep copy of it the way a forger would and requires ``verify_bundle`` to fail *and* to say
+precisely which entry, subject or rendered value is wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence.bundle import CLAIMS_MATTER, CLAIMS_OFFICIAL, export
+from evidence.derive import admit_all, entry_record, rendering, where
+from evidence.verify import Report, verify_bundle
+from ledger.crypto import SigningKey
+from ledger.errors import NotFound
+from ledger.note import Checkpoint, format_vkey, parse_note
+from ledger.settings import Settings
+from ledger.storage import LogRecord
+from ledger.times import parse_instant
+from ledger.transparency import TransparencyLog
+from projections.reads import ReadModels
+from tests.conftest import drop_schema, running_node
+from tests.world import ICT, Actor, AgencyHandle, Node, World
+
+MATTER = "H10.15-260302-0001"
+SUBJECT = f"matter:{MATTER}"
+
+
+@pytest.fixture
+def node(database_url: str, tmp_path: Path) -> Iterator[Node]:
+    """The shared ``node``, but integrating only when a test calls ``step()``: which
+    checkpoints exist is then exactly what the test made."""
+    settings = Settings.load(tmp_path / "data", database_url=database_url, integrate=False)
+    with running_node(settings, integrate=False) as running:
+        yield running
+
+
+# --- the matter ------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    world: World
+    log: TransparencyLog
+    vkey: str
+    bundle: dict[str, Any]
+    receipts: dict[str, dict[str, Any]]  # matter steps by name
+    people: dict[str, Actor]
+    agency: AgencyHandle
+
+    def copy(self) -> dict[str, Any]:
+        return copy.deepcopy(self.bundle)
+
+
+def transparency(world: World) -> TransparencyLog:
+    log = world.ledger.transparency
+    assert log is not None
+    return log
+
+
+def build_matter(
+    world: World,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Actor], AgencyHandle]:
+    """The province and one land-use certificate matter, from opening to closing."""
+    so = world.agency("so-tnmt", name="Sở Tài nguyên và Môi trường")
+    phong = world.unit(so, "phong-dat", name="Phòng Đất đai")
+    people = {
+        "giam_doc": world.official(
+            "tran.quoc.cuong", so, head=True, position="Giám đốc", name="Trần Quốc Cường"
+        ),
+        "truong_phong": world.official("pham.minh.duc", so, phong, head=True, name="Phạm Minh Đức"),
+        "an": world.official("nguyen.van.an", so, phong, name="Nguyễn Văn An"),
+        "binh": world.official("le.thi.binh", so, phong, name="Lê Thị Bình"),
+    }
+    world.grant(people["binh"], so)
+    world.grant(people["giam_doc"], so)
+    world.delegate(people["giam_doc"], people["truong_phong"], "ky_thay")
+    an, binh, giam_doc = people["an"], people["binh"], people["giam_doc"]
+    r: dict[str, dict[str, Any]] = {}
+    world.open_matter(MATTER, an, so)
+    r["offered"] = world.ok(
+        "handoff.offered", SUBJECT, an, {"to": binh.id, "reason": "dung chuyen mon dat dai"}
+    )
+    r["accepted"] = world.ok(
+        "handoff.accepted", SUBJECT, binh, {"in_reply_to": r["offered"]["event_id"]}
+    )
+    r["consulted"] = world.ok(
+        "consultation.requested",
+        SUBJECT,
+        binh,
+        {
+            "to": giam_doc.id,
+            "question": "Thửa đất có tranh chấp, có cấp giấy không?",
+            "proposed_position": "Đề nghị cấp giấy",
+        },
+    )
+    r["answered"] = world.ok(
+        "consultation.answered",
+        SUBJECT,
+        giam_doc,
+        {"in_reply_to": r["consulted"]["event_id"], "position": "agree", "text": "Đồng ý"},
+    )
+    r["decided"] = world.ok(
+        "decision.recorded",
+        SUBJECT,
+        binh,
+        {
+            "outcome": "approved",
+            "summary": "Cấp giấy chứng nhận quyền sử dụng đất",
+            "legal_basis": "Luật Đất đai 2024, Điều 136",
+            "capacity": "own",
+        },
+    )
+    r["closed"] = world.ok("matter.closed", SUBJECT, binh, {"result": "completed"})
+    return r, people, so
+
+
+def make_case(world: World) -> Case:
+    receipts, people, agency = build_matter(world)
+    log = transparency(world)
+    assert log.step() is not None
+    bundle = export(world.ledger, matter_id=MATTER)
+    return Case(world, log, log.vkey, bundle, receipts, people, agency)
+
+
+@pytest.fixture
+def case(world: World) -> Case:
+    """A fresh ledger with the matter, for tests that add to it."""
+    return make_case(world)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def shared(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Case]:
+    """One ledger with the matter per database, for the tests that only read its bundle
+    (each edits a deep copy): building it once keeps this file fast."""
+    tmp = tmp_path_factory.mktemp("bundle")
+    base: str | None = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'ledger.db'}"
+    else:
+        base = str(request.getfixturevalue("postgres_base_url"))
+        schema = "t_" + uuid.uuid4().hex[:16]
+        url = f"{base}?schema={schema}"
+    try:
+        settings = Settings.load(tmp / "data", database_url=url, integrate=False)
+        with running_node(settings, integrate=False) as running:
+            yield make_case(World(running))
+    finally:
+        if base is not None:
+            drop_schema(base, schema)
+
+
+# --- reading and editing a bundle -------------------------------------------------------
+
+
+def record_at(bundle: dict[str, Any], position: int) -> LogRecord:
+    item = bundle["entries"][position]
+    return entry_record(item["index"], base64.b64decode(item["entry"]))
+
+
+def position_of(bundle: dict[str, Any], subject: str, seq: int) -> int:
+    for n in range(len(bundle["entries"])):
+        record = record_at(bundle, n)
+        if record.subject == subject and record.seq == seq:
+            return n
+    raise AssertionError(f"{subject} seq {seq} is not in the bundle")
+
+
+def position_of_index(bundle: dict[str, Any], index: int) -> int:
+    return next(n for n, item in enumerate(bundle["entries"]) if item["index"] == index)
+
+
+def statement_of(record: LogRecord) -> dict[str, Any]:
+    statement: dict[str, Any] = json.loads(record.entry)["statement"]
+    return statement
+
+
+def set_entry_bytes(bundle: dict[str, Any], position: int, data: bytes) -> None:
+    bundle["entries"][position]["entry"] = base64.b64encode(data).decode()
+
+
+def failed(report: Report) -> list[str]:
+    return [str(f) for f in report.failures]
+
+
+def has(report: Report, check: str, where_: str, detail: str = "") -> bool:
+    return any(
+        f.check == check and f.where == where_ and detail in f.detail for f in report.failures
+    )
+
+
+def rerender(bundle: dict[str, Any]) -> None:
+    """What a forger with the project installed can do: render the edited entries again."""
+    derived = admit_all(
+        (item["index"], base64.b64decode(item["entry"])) for item in bundle["entries"]
+    )
+    scope = bundle["scope"]
+    ids = [scope["matter_id"]] if "matter_id" in scope else scope["matters"]
+    at = parse_instant(bundle["rendering"]["evaluated_at"])
+    bundle["rendering"] = json.loads(json.dumps(rendering(derived, ids, at)))
+
+
+# --- the untampered bundle --------------------------------------------------------------
+
+
+def test_an_untampered_bundle_verifies_with_the_logs_vkey_and_checks_everything(
+    shared: Case,
+) -> None:
+    bundle = shared.bundle
+    report = verify_bundle(bundle, shared.vkey)
+    assert report.ok, failed(report)
+    assert report.warnings == []
+    count = len(bundle["entries"])
+    assert bundle["tree_size"] == shared.world.ledger.size() == count  # one matter, all registry
+    assert report.checked["checkpoint"] == 1
+    assert report.checked["inclusion proofs"] == count
+    assert report.checked["signatures, keys and rules"] == count
+    subjects = {record_at(bundle, n).subject for n in range(count)}
+    assert report.checked["head attestations"] == len(subjects) == len(bundle["head_attestations"])
+    assert bundle["claims"] == CLAIMS_MATTER
+    m = bundle["rendering"]["matters"][MATTER]
+    binh, an, giam_doc = (
+        shared.people["binh"].id,
+        shared.people["an"].id,
+        shared.people["giam_doc"].id,
+    )
+    assert [d["competence"] for d in m["decisions"]] == ["own"]
+    assert m["decisions"][0]["decider"] == binh
+    assert [(h["giver"], h["receiver"]) for h in m["handovers"]] == [(an, binh)]
+    assert [(i["official_id"], i["competence"]) for i in m["custody"]] == [
+        (an, "none"),
+        (binh, "own"),
+    ]
+    (consultation,) = m["consultations"]
+    assert (consultation["to"], consultation["direction"], consultation["position"]) == (
+        giam_doc,
+        "up",
+        "agree",
+    )
+    assert m["matter"]["status"] == "closed"
+
+
+# --- (a) removing entries ---------------------------------------------------------------
+
+
+def test_removing_a_matter_entry_from_the_middle_names_the_entry_after_the_gap(
+    shared: Case,
+) -> None:
+    tampered = shared.copy()
+    gone = position_of(tampered, SUBJECT, 2)  # the accepted hand-over
+    del tampered["entries"][gone]
+    after = record_at(shared.bundle, position_of(shared.bundle, SUBJECT, 3))
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert not report.ok
+    assert has(report, "chain", where(after), "stale-head"), failed(report)
+    assert where(after).startswith(f"index {after.index} ({SUBJECT} seq 3, event ")
+    assert has(report, "chain", SUBJECT, "statements are missing"), failed(report)
+    # The gap is named, not blamed on the proofs of the entries that remain.
+    assert not [f for f in report.failures if f.check in ("inclusion", "checkpoint")]
+
+
+def test_removing_the_last_matter_entry_is_caught_by_the_head_attestation(shared: Case) -> None:
+    tampered = shared.copy()
+    last = position_of(tampered, SUBJECT, 6)  # the closing
+    assert statement_of(record_at(tampered, last))["type"] == "matter.closed"
+    del tampered["entries"][last]
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert not report.ok
+    chain = [f for f in report.failures if f.check == "chain"]
+    assert len(chain) == 1, failed(report)
+    assert chain[0].where == SUBJECT
+    assert "the log attests seq 6" in chain[0].detail
+    assert "the bundle's chain ends at seq 5" in chain[0].detail
+    assert chain[0].detail.endswith("statements are missing")
+
+
+# --- (b) altering a byte ----------------------------------------------------------------
+
+
+def test_altering_one_byte_of_a_statement_fails_its_inclusion_proof_and_its_signature(
+    shared: Case,
+) -> None:
+    tampered = shared.copy()
+    n = position_of(tampered, SUBJECT, 1)  # the offer
+    record = record_at(tampered, n)
+    data = record.entry
+    altered = data.replace(b"dung chuyen mon", b"dung chuyen moN")
+    assert len(altered) == len(data)
+    assert sum(a != b for a, b in zip(altered, data, strict=True)) == 1
+    set_entry_bytes(tampered, n, altered)
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert not report.ok
+    label = where(record)
+    assert has(report, "inclusion", label, "are not in the tree of size"), failed(report)
+    assert has(report, "signature", label, "bad-signature"), failed(report)
+
+
+def test_altering_one_byte_of_recorded_at_fails_the_inclusion_proof_of_that_entry(
+    shared: Case,
+) -> None:
+    tampered = shared.copy()
+    n = position_of(tampered, SUBJECT, 5)  # the decision
+    record = record_at(tampered, n)
+    stamp = json.loads(record.entry)["recorded_at"].encode()
+    earlier = stamp[:-2] + (b"0" if stamp[-2:-1] != b"0" else b"1") + b"Z"
+    set_entry_bytes(tampered, n, record.entry.replace(stamp, earlier))
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert not report.ok
+    assert has(report, "inclusion", where(record)), failed(report)
+    assert not [f for f in report.failures if f.check == "signature"]  # the statement is intact
+
+
+def test_any_single_byte_changed_in_an_entry_is_named_by_that_entrys_index(shared: Case) -> None:
+    n = position_of(shared.bundle, SUBJECT, 4)  # the consultation answer
+    item = shared.bundle["entries"][n]
+    data = base64.b64decode(item["entry"])
+    for position in range(0, len(data), max(1, len(data) // 20)):
+        for byte in (ord("x"), ord("{"), 0x80):
+            if data[position] == byte:
+                continue
+            tampered = shared.copy()
+            set_entry_bytes(tampered, n, data[:position] + bytes([byte]) + data[position + 1 :])
+            report = verify_bundle(tampered, shared.vkey)
+            named = [
+                f
+                for f in report.failures
+                if f.check == "inclusion" and f.where.startswith(f"index {item['index']}")
+            ]
+            assert named, (position, byte, failed(report))
+
+
+# --- (c) dropping registry entries ------------------------------------------------------
+
+
+def test_dropping_the_deciders_competence_grant_is_named_and_the_finding_changes(
+    shared: Case,
+) -> None:
+    binh = shared.people["binh"].id
+    tampered = shared.copy()
+    grant = position_of(tampered, f"official:{binh}", 2)
+    assert statement_of(record_at(tampered, grant))["type"] == "competence.granted"
+    del tampered["entries"][grant]
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert not report.ok
+    assert has(report, "chain", f"official:{binh}", "statements are missing"), failed(report)
+    # The entries now find the decision outside competence, and verify says the bundle's
+    # "own" is not what they give.
+    decision = f"rendering.matters.{MATTER}.decisions[0].competence"
+    assert has(report, "rendering", decision, 'the bundle says "own" but its entries give "none"')
+    assert has(report, "rendering", f"rendering.matters.{MATTER}.matter.decision.competence")
+
+
+def test_dropping_the_deciders_key_binding_fails_every_statement_they_signed(
+    shared: Case,
+) -> None:
+    binh = shared.people["binh"].id
+    tampered = shared.copy()
+    del tampered["entries"][position_of(tampered, f"official:{binh}", 1)]
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert not report.ok
+    assert has(report, "chain", f"official:{binh}", "statements are missing"), failed(report)
+    signed_by_binh = [
+        record_at(shared.bundle, n)
+        for n in range(len(shared.bundle["entries"]))
+        if record_at(shared.bundle, n).subject == SUBJECT
+        and statement_of(record_at(shared.bundle, n))["actor"] == binh
+    ]
+    assert len(signed_by_binh) == 4  # accepted, consulted, decided, closed
+    for record in signed_by_binh:
+        assert has(report, "key", where(record), "unknown-key"), failed(report)
+
+
+# --- (d) the checkpoint and the log key -------------------------------------------------
+
+
+def forged_checkpoint(bundle: dict[str, Any], key: SigningKey) -> str:
+    """The same origin, size and root, signed by ``key``."""
+    origin, size, root, _ = parse_note(bundle["checkpoint"]).text.split("\n")
+    assert origin == bundle["log"]["origin"]
+    return Checkpoint(origin, int(size), base64.b64decode(root)).sign(key)
+
+
+def test_a_checkpoint_signed_by_another_key_is_refused(shared: Case) -> None:
+    tampered = shared.copy()
+    tampered["checkpoint"] = forged_checkpoint(tampered, SigningKey.generate())
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert not report.ok
+    assert has(report, "checkpoint", "checkpoint", "not signed by the trusted log key")
+    assert "inclusion proofs" not in report.checked  # nothing is proved against a forgery
+
+
+def test_a_bundle_carrying_an_attackers_vkey_passes_the_checkpoint_only_without_vkey(
+    shared: Case,
+) -> None:
+    attacker = SigningKey.generate()
+    attacker_vkey = format_vkey(shared.bundle["log"]["origin"], attacker.public_bytes)
+    tampered = shared.copy()
+    tampered["checkpoint"] = forged_checkpoint(tampered, attacker)
+    tampered["log"]["vkey"] = attacker_vkey
+
+    trusting = verify_bundle(tampered, None)
+    assert len(trusting.warnings) == 1
+    assert trusting.warnings[0].startswith("NO --vkey GIVEN: trusting the log key written inside")
+    assert not [f for f in trusting.failures if f.check == "checkpoint"], failed(trusting)
+    assert trusting.checked["inclusion proofs"] == len(tampered["entries"])
+    # ... but the genesis at index 0 names the real log key, not the one inside.
+    assert not trusting.ok
+    assert has(
+        trusting,
+        "genesis",
+        "index 0",
+        f"the genesis names log key {shared.vkey}, not the trusted {attacker_vkey}",
+    ), failed(trusting)
+
+    given = verify_bundle(tampered, shared.vkey)
+    assert not given.ok
+    assert given.warnings == []
+    assert has(given, "checkpoint", "checkpoint", "not signed by the trusted log key")
+
+
+def test_an_untampered_bundle_without_vkey_verifies_but_warns_loudly(shared: Case) -> None:
+    report = verify_bundle(shared.bundle, None)
+    assert report.ok, failed(report)
+    assert len(report.warnings) == 1
+    assert "NO --vkey GIVEN" in report.warnings[0]
+    assert "verify again with --vkey" in report.warnings[0]
+
+
+def test_verifying_with_a_wrong_vkey_fails_at_the_checkpoint_and_the_genesis(shared: Case) -> None:
+    wrong = format_vkey(shared.bundle["log"]["origin"], SigningKey.generate().public_bytes)
+
+    report = verify_bundle(shared.bundle, wrong)
+
+    assert not report.ok
+    assert has(report, "checkpoint", "checkpoint", f"not signed by the trusted log key {wrong}")
+    assert has(report, "genesis", "index 0", f"not the trusted {wrong}"), failed(report)
+    first = shared.bundle["head_attestations"][0]["subject"]
+    assert has(report, "attestation", f"head_attestations[0] ({first})", "not a head attestation")
+
+
+def test_a_vkey_of_another_origin_is_refused_too(shared: Case) -> None:
+    other = format_vkey("elsewhere.example/log", SigningKey.generate().public_bytes)
+    report = verify_bundle(shared.bundle, other)
+    assert not report.ok
+    assert has(report, "checkpoint", "checkpoint")
+    assert has(report, "genesis", "index 0")
+
+
+# --- (e) the rendering ------------------------------------------------------------------
+
+
+def test_changing_a_competence_finding_in_the_rendering_is_named_by_its_path(
+    shared: Case,
+) -> None:
+    tampered = shared.copy()
+    decision = tampered["rendering"]["matters"][MATTER]["decisions"][0]
+    assert decision["competence"] == "own"
+    decision["competence"] = "none"
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert not report.ok
+    assert [(f.check, f.where, f.detail) for f in report.failures] == [
+        (
+            "rendering",
+            f"rendering.matters.{MATTER}.decisions[0].competence",
+            'the bundle says "none" but its entries give "own"',
+        )
+    ]
+
+
+def test_changing_a_custody_holder_in_the_rendering_is_named_by_its_path(shared: Case) -> None:
+    tampered = shared.copy()
+    interval = tampered["rendering"]["matters"][MATTER]["custody"][1]
+    assert interval["official_id"] == shared.people["binh"].id
+    interval["official_id"] = shared.people["giam_doc"].id
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert not report.ok
+    assert len(report.failures) == 1, failed(report)
+    (failure,) = report.failures
+    assert failure.check == "rendering"
+    assert failure.where == f"rendering.matters.{MATTER}.custody[1].official_id"
+    assert shared.people["binh"].id in failure.detail
+
+
+def test_dropping_a_matter_from_the_rendering_is_named(shared: Case) -> None:
+    tampered = shared.copy()
+    tampered["rendering"]["matters"] = {}
+    report = verify_bundle(tampered, shared.vkey)
+    assert not report.ok
+    assert has(report, "rendering", "rendering.matters", "is not the scope's")
+
+
+# --- format -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", [2, 0, "1", None])
+def test_a_bundle_of_a_version_this_verifier_does_not_read_is_refused(
+    shared: Case, version: Any
+) -> None:
+    tampered = shared.copy()
+    tampered["bundle_version"] = version
+    report = verify_bundle(tampered, shared.vkey)
+    assert not report.ok
+    assert [(f.check, f.where) for f in report.failures] == [("format", "bundle_version")]
+    assert "is not a bundle version this verifier reads" in report.failures[0].detail
+
+
+def test_a_bundle_is_plain_json_and_survives_a_round_trip(shared: Case) -> None:
+    again = json.loads(json.dumps(shared.bundle, ensure_ascii=False))
+    report = verify_bundle(again, shared.vkey)
+    assert report.ok, failed(report)
+    assert again["bundle_version"] == 1
+
+
+# --- as of ------------------------------------------------------------------------------
+
+
+def test_an_as_of_bundle_holds_what_was_recorded_by_then_up_to_the_first_covering_checkpoint(
+    world: World,
+) -> None:
+    log = transparency(world)
+    so = world.agency("so-xd", name="Sở Xây dựng")
+    an = world.official("nguyen.van.an", so, name="Nguyễn Văn An")
+    binh = world.official("le.thi.binh", so, name="Lê Thị Bình")
+    world.grant(binh, so)
+    world.open_matter("XD-1", an, so)
+    offered = world.ok("handoff.offered", "matter:XD-1", an, {"to": binh.id, "reason": "x"})
+    first = log.step()
+    assert first is not None
+    assert first.size == offered["index"] + 1
+    accepted = world.ok(
+        "handoff.accepted", "matter:XD-1", binh, {"in_reply_to": offered["event_id"]}
+    )
+    decided = world.ok(
+        "decision.recorded",
+        "matter:XD-1",
+        binh,
+        {"outcome": "approved", "summary": "Cấp phép", "legal_basis": "Luật XD", "capacity": "own"},
+    )
+    second = log.step()
+    assert second is not None
+    assert second.size == decided["index"] + 1
+
+    # At the offer's recording instant: exactly what was recorded by then (a checkpoint
+    # of that very size exists).
+    at_offer = parse_instant(offered["recorded_at"])
+    bundle = export(world.ledger, matter_id="XD-1", as_of=at_offer)
+    assert bundle["tree_size"] == offered["index"] + 1
+    assert [e["index"] for e in bundle["entries"]] == list(range(offered["index"] + 1))
+    assert parse_instant(bundle["as_of"]) == at_offer
+    assert parse_instant(bundle["rendering"]["evaluated_at"]) == at_offer
+    m = bundle["rendering"]["matters"]["XD-1"]["matter"]
+    assert (m["custodian"], m["pending_offer"], m["decision"]) == (
+        an.id,
+        offered["event_id"],
+        None,
+    )
+    report = verify_bundle(bundle, log.vkey)
+    assert report.ok, failed(report)
+
+    # At the acceptance: no checkpoint ends there, so the bundle runs to the first one that
+    # covers it, and holds the decision recorded after the instant too.
+    at_accept = parse_instant(accepted["recorded_at"])
+    bundle = export(world.ledger, matter_id="XD-1", as_of=at_accept)
+    assert bundle["tree_size"] == second.size
+    assert [e["index"] for e in bundle["entries"]][-2:] == [accepted["index"], decided["index"]]
+    assert parse_instant(bundle["rendering"]["evaluated_at"]) == at_accept
+    report = verify_bundle(bundle, log.vkey)
+    assert report.ok, failed(report)
+
+    # Before the ledger began, and after the last checkpoint: nothing to prove.
+    with pytest.raises(NotFound, match="nothing was recorded by"):
+        export(world.ledger, matter_id="XD-1", as_of=datetime(2020, 1, 1, tzinfo=ICT))
+    later = world.ok("matter.closed", "matter:XD-1", binh, {"result": "completed"})
+    with pytest.raises(NotFound, match="no signed checkpoint covers"):
+        export(world.ledger, matter_id="XD-1", as_of=parse_instant(later["recorded_at"]))
+
+
+def test_an_as_of_bundles_rendering_shows_the_matter_as_it_stood_at_that_instant(
+    world: World,
+) -> None:
+    log = transparency(world)
+    so = world.agency("so-xd", name="Sở Xây dựng")
+    an = world.official("nguyen.van.an", so, name="Nguyễn Văn An")
+    binh = world.official("le.thi.binh", so, name="Lê Thị Bình")
+    world.grant(binh, so)
+    world.open_matter("XD-2", an, so)
+    offered = world.ok("handoff.offered", "matter:XD-2", an, {"to": binh.id, "reason": "x"})
+    accepted = world.ok(
+        "handoff.accepted", "matter:XD-2", binh, {"in_reply_to": offered["event_id"]}
+    )
+    world.ok(
+        "decision.recorded",
+        "matter:XD-2",
+        binh,
+        {"outcome": "approved", "summary": "Cấp phép", "legal_basis": "Luật XD", "capacity": "own"},
+    )
+    world.ok("matter.closed", "matter:XD-2", binh, {"result": "completed"})
+    assert log.step() is not None  # one checkpoint, after the closing
+
+    read = world.read("/v1/matters/XD-2", as_of=accepted["recorded_at"])
+    assert (read["status"], read["custodian"], read["decision"]) == ("open", binh.id, None)
+
+    bundle = export(world.ledger, matter_id="XD-2", as_of=parse_instant(accepted["recorded_at"]))
+    assert verify_bundle(bundle, log.vkey).ok
+    m = bundle["rendering"]["matters"]["XD-2"]["matter"]
+    assert (m["status"], m["custodian"], m["decision"]) == ("open", binh.id, None)
+
+
+# --- an official's bundle ---------------------------------------------------------------
+
+
+def test_an_officials_bundle_holds_the_matters_they_were_party_to_in_the_period(
+    case: Case,
+) -> None:
+    world = case.world
+    binh, an = case.people["binh"], case.people["an"]
+    so = world.agency("so-khac", name="Sở Khác")
+    other = world.official("hoang.van.em", so, name="Hoàng Văn Em")
+    world.open_matter("KHAC-1", other, so)  # binh is no party to it
+    world.clock += timedelta(days=60)
+    world.open_matter("H10.15-260505-0002", binh, case.agency)  # outside the period
+    world.ok("handoff.offered", "matter:H10.15-260505-0002", binh, {"to": an.id, "reason": "y"})
+    assert case.log.step() is not None
+    world.project()
+
+    reads = ReadModels(world.ledger.recorder, world.ledger.database_url)
+    try:
+        bundle = export(
+            world.ledger,
+            official_id=binh.id,
+            start=datetime(2026, 3, 1, tzinfo=ICT),
+            end=datetime(2026, 4, 1, tzinfo=ICT),
+            reads=reads,
+        )
+        whole = export(world.ledger, official_id=binh.id, reads=reads)
+        of_an = export(
+            world.ledger,
+            official_id=an.id,
+            start=datetime(2026, 4, 1, tzinfo=ICT),
+            reads=reads,
+        )
+    finally:
+        reads.close()
+
+    assert bundle["kind"] == "official"
+    assert bundle["scope"] == {
+        "official_id": binh.id,
+        "from": "2026-03-01T00:00:00+07:00",
+        "to": "2026-04-01T00:00:00+07:00",
+        "matters": [MATTER],
+    }
+    matter_subjects = {
+        record_at(bundle, n).subject
+        for n in range(len(bundle["entries"]))
+        if record_at(bundle, n).subject.startswith("matter:")
+    }
+    assert matter_subjects == {SUBJECT}
+    assert list(bundle["rendering"]["matters"]) == [MATTER]
+    report = verify_bundle(bundle, case.vkey)
+    assert report.ok, failed(report)
+
+    # The claims say what it cannot prove.
+    assert bundle["claims"] == CLAIMS_OFFICIAL
+    assert "cannot prove that the official did nothing else" in bundle["claims"]["en"][-1]
+    assert "Không chứng minh được rằng cán bộ không làm việc gì khác" in bundle["claims"]["vi"][-1]
+
+    # No period: both of binh's matters; an addressee is a party (an, offered the second).
+    assert whole["scope"]["matters"] == [MATTER, "H10.15-260505-0002"]
+    assert verify_bundle(whole, case.vkey).ok
+    assert of_an["scope"]["matters"] == ["H10.15-260505-0002"]
+    assert verify_bundle(of_an, case.vkey).ok
+
+    # A matter cut out of an official's bundle shows: its rendering no longer fits the scope.
+    tampered = copy.deepcopy(whole)
+    tampered["rendering"]["matters"].pop("H10.15-260505-0002")
+    assert has(verify_bundle(tampered, case.vkey), "rendering", "rendering.matters")
+
+
+def test_an_officials_bundle_exported_while_projections_run_ahead_of_the_checkpoint_verifies(
+    case: Case,
+) -> None:
+    world = case.world
+    binh = case.people["binh"]
+    so = world.agency("so-moi", name="Sở Mới")
+    newcomer = world.official("vu.thi.hoa", so, name="Vũ Thị Hoa")
+    world.open_matter("MOI-1", newcomer, so)
+    world.ok("handoff.offered", "matter:MOI-1", newcomer, {"to": binh.id, "reason": "z"})
+    world.project()  # the read models see MOI-1; no checkpoint covers it yet
+
+    reads = ReadModels(world.ledger.recorder, world.ledger.database_url)
+    try:
+        bundle = export(world.ledger, official_id=binh.id, reads=reads)
+    finally:
+        reads.close()
+    report = verify_bundle(bundle, case.vkey)
+    assert report.ok, failed(report)
+
+
+# --- removing a whole registry subject --------------------------------------------------
+
+
+@pytest.mark.parametrize("dropped", ["official:tran.quoc.cuong", "calendar:VN"])
+def test_dropping_a_whole_registry_subject_and_its_attestation_is_named(
+    world: World, dropped: str
+) -> None:
+    log = transparency(world)
+    world.ok(
+        "calendar.adjusted",
+        "calendar:VN",
+        world.root,
+        {"date": "2026-03-04", "kind": "day_off", "source_document": "Công văn 1/VPCP"},
+    )
+    so = world.agency("so-tnmt", name="Sở Tài nguyên và Môi trường")
+    phong = world.unit(so, "phong-dat", name="Phòng Đất đai")
+    giam_doc = world.official("tran.quoc.cuong", so, head=True, name="Trần Quốc Cường")
+    truong = world.official("pham.minh.duc", so, phong, head=True, name="Phạm Minh Đức")
+    binh = world.official("le.thi.binh", so, phong, name="Lê Thị Bình")
+    world.grant(giam_doc, so)
+    delegation = world.delegate(giam_doc, truong, "ky_thay")
+    world.open_matter("M-KT", binh, so)
+    world.ok(
+        "decision.recorded",
+        "matter:M-KT",
+        truong,
+        {
+            "outcome": "approved",
+            "summary": "Cấp giấy (ký thay Giám đốc)",
+            "legal_basis": "Luật Đất đai 2024",
+            "capacity": "on_behalf",
+            "delegation_id": delegation,
+        },
+    )
+    assert log.step() is not None
+    bundle = export(world.ledger, matter_id="M-KT")
+    assert verify_bundle(bundle, log.vkey).ok
+
+    tampered = copy.deepcopy(bundle)
+    tampered["entries"] = [
+        item for n, item in enumerate(bundle["entries"]) if record_at(bundle, n).subject != dropped
+    ]
+    tampered["head_attestations"] = [
+        a for a in bundle["head_attestations"] if a["subject"] != dropped
+    ]
+    rerender(tampered)
+    assert tampered["rendering"] != bundle["rendering"]  # the forgery changes what is shown
+
+    report = verify_bundle(tampered, log.vkey)
+    assert not report.ok
+    assert any(dropped in f.where for f in report.failures), failed(report)

@@ -51,6 +51,7 @@ class Derived:
     matter_events: dict[str, list[MatterEventRow]] = field(default_factory=dict)
     subjects: dict[str, tuple[int, str]] = field(default_factory=dict)  # subject -> seq, hash
     calendar_adjustments: list[tuple[str, str, str]] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # person id -> full name
     admitted: int = 0
 
 
@@ -116,6 +117,8 @@ def admit_all(
         st = stored.envelope.statement
         derived.subjects[st.subject] = (st.seq, stored.envelope.hash)
         facts = facts_of(Verdict(stored, assessment), state, index)
+        for posting in facts.postings:
+            derived.names[posting.official_id] = posting.full_name
         if facts.matter_event is not None:
             derived.matter_events.setdefault(facts.matter_event.matter_id, []).append(
                 facts.matter_event
@@ -239,8 +242,20 @@ def rendering(
             "weekdays_off": [d.isoformat() for d in changed if d.weekday() < 5],
             "weekend_working_days": [d.isoformat() for d in changed if d.weekday() >= 5],
         }
+    people = {
+        person
+        for m in matters.values()
+        for person in (
+            *(i["official_id"] for i in m["custody"]),
+            *(d["decider"] for d in m["decisions"]),
+            *(c["requester"] for c in m["consultations"]),
+            *(c["to"] for c in m["consultations"]),
+            *(e["to"] for e in m["escalations"] if e["to"]),
+        )
+    }
     return {
         "evaluated_at": ict_text(evaluated_at.astimezone(ICT)),
         "matters": matters,
+        "people": {p: derived.names[p] for p in sorted(people) if p in derived.names},
         "calendar": days,
     }

@@ -111,4 +111,5 @@ def render_html(bundle: dict[str, Any], report: Report, lang: Language = "vi") -
         claims=(bundle.get("claims") or {}).get(lang, []),
         matters=(bundle.get("rendering") or {}).get("matters", {}),
         calendar=(bundle.get("rendering") or {}).get("calendar", {}),
+        people=(bundle.get("rendering") or {}).get("people", {}),
     )

@@ -320,7 +320,8 @@ def test_render_writes_a_vietnamese_page_and_an_english_one(
     assert SLIP in page
     assert "ĐÃ KIỂM CHỨNG: mọi kiểm tra đều đạt." in page
     assert "Quyết định và thẩm quyền" in page
-    assert f"<td>{exported.decider}</td>" in page  # the decider, in the decisions table
+    # The decider, by name and id, in the decisions table.
+    assert f"<td>Lê Thị Bình <small>({exported.decider})</small></td>" in page
     assert "thuộc thẩm quyền" in page  # the finding: own competence
 
     run(

@@ -12,6 +12,7 @@ instant E = min(``to``, ``as_of``, now), which every response states.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -75,11 +76,10 @@ class ReadModels:
         self.recorder = recorder
         self.clock = clock
         self._own = databases is None
-        self.dbs = databases or {
-            name: ProjectionDB(projection_url(ledger_url, name), view.ddl)
-            for name, view in VIEWS.items()
-        }
+        # Opened on first use: a process that never reads pays nothing.
+        self.dbs: dict[str, ProjectionDB] = dict(databases or {})
         self.ledger_url = ledger_url
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         if self._own:
@@ -87,16 +87,21 @@ class ReadModels:
                 db.close()
 
     def _db(self, name: str) -> ProjectionDB:
-        db = self.dbs[name]
-        if db.swapped():  # a rebuild was swapped in: read the new generation
-            db.close()
-            db = self.dbs[name] = ProjectionDB(db.url, VIEWS[name].ddl)
+        db = self.dbs.get(name)
+        if db is None or db.swapped():  # first use, or a rebuild swapped a new generation in
+            with self._lock:
+                db = self.dbs.get(name)
+                if db is None or db.swapped():
+                    if db is not None:
+                        db.close()
+                    url = db.url if db is not None else projection_url(self.ledger_url, name)
+                    db = self.dbs[name] = ProjectionDB(url, VIEWS[name].ddl)
         return db
 
     # --- cuts ----------------------------------------------------------------------------
 
     def positions(self) -> dict[str, int]:
-        return {name: self._db(name).position().log_index for name in self.dbs}
+        return {name: self._db(name).position().log_index for name in VIEWS}
 
     def cut(
         self,

@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine with Python 3.11 and make:
 #   make run    creates .venv, installs, initialises ./ledger-data if absent, serves :8000
-#   make test   creates .venv, installs, runs ruff, mypy and the whole test suite
+#   make test   creates .venv, installs, runs ruff, mypy and the whole test suite (2 workers)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -27,8 +27,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Two workers: the suite is I/O- and process-bound, and parallel runs shake out races.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -554,7 +554,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
     def create_table(self) -> None:
         # A fresh file is switched to WAL on the first connection, which fails at once
         # ("database is locked") when another process does the same: serialise it.
-        with _file_lock(self.datastore.pool.db_name):
+        with file_lock(self.datastore.pool.db_name):
             super().create_table()
 
     def construct_create_table_statements(self) -> list[str]:
@@ -587,7 +587,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
 
     @contextlib.contextmanager
     def role_lock(self, role: str) -> Iterator[bool]:
-        with _file_lock(f"{self.datastore.pool.db_name}#{role}", blocking=False) as held:
+        with file_lock(f"{self.datastore.pool.db_name}#{role}", blocking=False) as held:
             yield held
 
     def append(self, build: Builder) -> list[LogRecord]:
@@ -604,7 +604,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
 
 
 @contextlib.contextmanager
-def _file_lock(db_name: str, *, blocking: bool = True) -> Iterator[bool]:
+def file_lock(db_name: str, *, blocking: bool = True) -> Iterator[bool]:
     """An exclusive lock between processes of this machine, named after the database;
     yields whether it is held (always, when blocking)."""
     name = hashlib.sha256(db_name.encode()).hexdigest()[:16]

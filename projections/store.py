@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from ledger.errors import ConfigurationError
-from ledger.storage import library_environment
+from ledger.storage import file_lock, library_environment
 
 APPLICATION_NAME = "ledger"  # the upstream the tracking records follow
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -83,10 +84,11 @@ class ProjectionDB:
             self.slot = Path(env["SQLITE_DBNAME"])
             self.slot.parent.mkdir(parents=True, exist_ok=True)
             if generation is None:
-                generation = current_generation(self.slot)
-                if generation is None:
-                    generation = 1
-                    _point(self.slot, generation)
+                with file_lock(f"{self.slot}#pointer"):
+                    generation = current_generation(self.slot)
+                    if generation is None:
+                        generation = 1
+                        _point(self.slot, generation)
             self.generation = generation
             self.path = generation_path(self.slot, generation)
             self._sqlite = SQLiteDatastore(str(self.path), lock_timeout=30)
@@ -96,19 +98,30 @@ class ProjectionDB:
     # --- set-up ---------------------------------------------------------------------------
 
     def create(self) -> None:
+        """Create the tables once, however many processes and threads open this at once:
+        ``CREATE … IF NOT EXISTS`` races on PostgreSQL, and the library's tracking table
+        records its migration row only if it believes it made the table."""
         if self.is_postgres:
-            with self._pg.get_connection() as conn, conn.transaction(), conn.cursor() as c:
-                c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.schema,))
-                c.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-                c.execute(f'SET LOCAL search_path TO "{self.schema}"')
-                for statement in self._all_ddl():
-                    c.execute(statement)
-            self.recorder.create_table()
+            # A session advisory lock on a connection of its own, held across the library's
+            # create_table (which uses connections of its own).
+            with self._pg.get_connection() as lock_conn:
+                lock_conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (self.schema,))
+                try:
+                    with lock_conn.transaction(), lock_conn.cursor() as c:
+                        c.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                        c.execute(f'SET LOCAL search_path TO "{self.schema}"')
+                        for statement in self._all_ddl():
+                            c.execute(statement)
+                    self.recorder.create_table()
+                finally:
+                    lock_conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self.schema,))
         else:
-            self.recorder.create_table()
-            with self._sqlite.transaction(commit=True) as c:
-                for statement in self._all_ddl():
-                    c.execute(statement)
+            assert self.path is not None
+            with file_lock(f"{self.path}#create"):
+                self.recorder.create_table()
+                with self._sqlite.transaction(commit=True) as c:
+                    for statement in self._all_ddl():
+                        c.execute(statement)
 
     def _all_ddl(self) -> list[str]:
         return [
@@ -192,7 +205,7 @@ def generation_path(slot: Path, generation: int) -> Path:
 
 
 def _point(slot: Path, generation: int) -> None:
-    tmp = Path(f"{slot}.current.tmp-{os.getpid()}")
+    tmp = Path(f"{slot}.current.tmp-{uuid.uuid4().hex}")
     tmp.write_text(f"{generation}\n")
     os.replace(tmp, f"{slot}.current")
 

@@ -153,3 +153,21 @@ def test_readiness_fails_while_a_projection_leaves_an_entry_waiting_over_a_minut
     caught_up = {name: _position(world.ledger, name) for name in VIEWS}
     assert projection_stall(world.ledger, caught_up, now=utc_now() + timedelta(days=1)) is None
     assert world.http.get("/readyz").status_code == 200
+
+
+def test_many_threads_opening_a_fresh_projection_database_at_once_all_succeed(
+    world: World,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = projection_url(world.ledger.database_url, "timeline")
+
+    def open_and_read(_: int) -> int:
+        db = ProjectionDB(url, VIEWS["timeline"].ddl)
+        try:
+            return db.position().log_index
+        finally:
+            db.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(open_and_read, range(8))) == [-1] * 8

@@ -475,8 +475,9 @@ def bundle_export(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Write the evidence bundle of a matter, or of what an official did in a period."""
-    from evidence.bundle import export, parse_bundle_instant
+    from evidence.bundle import export
     from ledger.datadir import open_ledger, time_rules
+    from ledger.times import parse_instant_argument
     from projections.reads import ReadModels
 
     if (matter is None) == (official is None):
@@ -484,7 +485,7 @@ def bundle_export(
     settings = _settings(data_dir, database_url)
     try:
         moments = {
-            name: parse_bundle_instant(name, value)
+            name: parse_instant_argument(name, value)
             for name, value in (("--from", start), ("--to", end), ("--as-of", as_of))
         }
         ledger, _ = open_ledger(settings, warm=False)

@@ -21,7 +21,7 @@ from ledger.application import Ledger
 from ledger.errors import MalformedRequest, NotFound
 from ledger.state import TimeRules
 from ledger.storage import LogRecord, StoredCheckpoint
-from ledger.times import format_recorded_at, parse_instant, utc_now
+from ledger.times import format_recorded_at, utc_now
 from ledger.transparency import TransparencyLog
 from ledger.workdays import ict_text
 from projections.reads import ReadModels
@@ -236,12 +236,3 @@ def _matters_of(
         after = page["next_after"]
         if after is None:
             return sorted(found)
-
-
-def parse_bundle_instant(name: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_instant(value)
-    except ValueError as e:
-        raise MalformedRequest(f"{name}={value!r} {e}") from None

@@ -6,6 +6,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
+from ledger.errors import MalformedRequest
+
 INSTANT_PATTERN = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$"
 DATE_PATTERN = r"^\d{4}-\d\d-\d\d$"
 _INSTANT = re.compile(INSTANT_PATTERN)
@@ -26,6 +28,17 @@ def parse_instant(text: str) -> datetime:
         return datetime.fromisoformat(text)
     except ValueError as e:
         raise ValueError(f"is not a real instant: {e}") from None
+
+
+def parse_instant_argument(label: str, value: str | None) -> datetime | None:
+    """An optional instant given by a person (a query parameter, a CLI option); a bad one is
+    400 ``malformed-request`` naming ``label``."""
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError as e:
+        raise MalformedRequest(f"{label}={value!r} {e}") from None
 
 
 def parse_date(text: str) -> date:

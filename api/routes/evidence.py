@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.auth import Inspector
 from api.deps import LedgerDep, SettingsDep
-from api.routes.reads import AsOf, From, ReadsDep, To, _id
+from api.routes.reads import AsOf, From, ReadsDep, To, _id, _instant
 from api.schemas import problems
-from evidence.bundle import export, parse_bundle_instant
+from evidence.bundle import export
 from evidence.render import render_html
 from evidence.verify import verify_bundle
 from ledger.datadir import time_rules
@@ -48,7 +48,7 @@ def get_matter_evidence(
     bundle = export(
         ledger,
         matter_id=_id("matter", matter_id),
-        as_of=parse_bundle_instant("as_of", as_of),
+        as_of=_instant("as_of", as_of),
         time_rules=time_rules(settings),
     )
     return _answer(bundle, format, lang)
@@ -71,9 +71,9 @@ def get_official_evidence(
     bundle = export(
         ledger,
         official_id=_id("official", official_id),
-        start=parse_bundle_instant("from", from_),
-        end=parse_bundle_instant("to", to),
-        as_of=parse_bundle_instant("as_of", as_of),
+        start=_instant("from", from_),
+        end=_instant("to", to),
+        as_of=_instant("as_of", as_of),
         reads=reads,
         time_rules=time_rules(settings),
     )

@@ -20,7 +20,7 @@ from api.auth import Inspector
 from api.schemas import problems
 from ledger.errors import MalformedRequest, NotFound
 from ledger.statements import ID_PATTERN
-from ledger.times import parse_instant
+from ledger.times import parse_instant_argument
 from projections.indicators import NAMES
 from projections.reads import TIMELINE_FIELDS, Cut, ReadModels
 
@@ -42,12 +42,7 @@ ReadsDep = Annotated[ReadModels, Depends(get_reads)]
 
 
 def _instant(name: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_instant(value)
-    except ValueError as e:
-        raise MalformedRequest(f"query parameter {name}={value!r} {e}") from None
+    return parse_instant_argument(f"query parameter {name}", value)
 
 
 def _id(kind: str, value: str) -> str:

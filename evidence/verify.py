@@ -168,7 +168,7 @@ def _inclusion(
             continue
         try:
             verify_inclusion(
-                _leaf(entry),
+                leaf_hash(entry),
                 index,
                 checkpoint.size,
                 [bytes.fromhex(h) for h in hashes],
@@ -178,16 +178,12 @@ def _inclusion(
             report.fail(
                 "inclusion",
                 label,
-                f"the entry bytes (leaf hash {_leaf(entry).hex()}) are not in the tree of size "
+                f"the entry bytes (leaf hash {leaf_hash(entry).hex()}) are not in the tree of size "
                 f"{checkpoint.size}: {e}",
             )
             continue
         count += 1
     report.checked["inclusion proofs"] = count
-
-
-def _leaf(entry: bytes) -> bytes:
-    return leaf_hash(entry)
 
 
 def _time_rules(bundle: dict[str, Any], report: Report) -> TimeRules:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from ledger.canonical import parse_json, split_entry
 from ledger.errors import IntegrityError, ProblemError
+from ledger.merkle import hash_leaf
 from ledger.statements import Envelope, parse_statement
 from ledger.storage import LogRecord
 from ledger.times import parse_instant
 
-LEAF_PREFIX = b"\x00"
-
 
 def leaf_hash(entry: bytes) -> bytes:
-    """RFC 6962 leaf hash: SHA-256(0x00 || entry bytes)."""
-    return hashlib.sha256(LEAF_PREFIX + entry).digest()
+    """RFC 6962 leaf hash of an entry: SHA-256(0x00 || entry bytes)."""
+    return hash_leaf(entry)
 
 
 @dataclass(frozen=True)

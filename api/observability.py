@@ -14,7 +14,6 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.application import Ledger
-from ledger.canonical import split_entry
 from ledger.times import parse_instant, utc_now
 
 access_log = logging.getLogger("ledger.access")
@@ -113,21 +112,30 @@ def observe_log(ledger: Ledger, projection_positions: dict[str, int] | None = No
         PROJECTION_LAG.labels(name).set(max(0, size - 1 - index))
 
 
+def _waited_too_long(ledger: Ledger, index: int, now: datetime | None) -> int | None:
+    """Seconds entry ``index`` has waited since it was recorded, if beyond the maximum
+    merge delay (60 s); ``None`` if it is within it or not stored."""
+    waiting = ledger.records(index, index + 1)
+    if not waiting:
+        return None
+    age = (now or utc_now()) - parse_instant(waiting[0].recorded_at)
+    return int(age.total_seconds()) if age > MAX_MERGE_DELAY else None
+
+
 def projection_stall(
     ledger: Ledger, positions: dict[str, int], now: datetime | None = None
 ) -> str | None:
     """Why a projection looks stalled, or ``None``: the first entry it has not processed
     was recorded more than 60 s ago."""
+    waited: dict[int, int | None] = {}
     for name, index in sorted(positions.items()):
-        waiting = ledger.records(index + 1, index + 2)
-        if not waiting:
-            continue
-        recorded = parse_instant(split_entry(waiting[0].entry).recorded_at)
-        age = (now or utc_now()) - recorded
-        if age > MAX_MERGE_DELAY:
+        if index + 1 not in waited:  # the projections usually stand at one position
+            waited[index + 1] = _waited_too_long(ledger, index + 1, now)
+        seconds = waited[index + 1]
+        if seconds is not None:
             return (
-                f"projection {name} stalled: entry {index + 1} has waited "
-                f"{int(age.total_seconds())} s (is a projection runner running?)"
+                f"projection {name} stalled: entry {index + 1} has waited {seconds} s "
+                "(is a projection runner running?)"
             )
     return None
 
@@ -136,14 +144,10 @@ def integration_stall(ledger: Ledger, now: datetime | None = None) -> str | None
     """Why integration looks stalled, or ``None``: the oldest entry not in the tree waits
     longer than the maximum merge delay (60 s)."""
     tree = ledger.recorder.tree_size()
-    waiting = ledger.records(tree, tree + 1)
-    if not waiting:
+    seconds = _waited_too_long(ledger, tree, now)
+    if seconds is None:
         return None
-    recorded = parse_instant(split_entry(waiting[0].entry).recorded_at)
-    age = (now or utc_now()) - recorded
-    if age > MAX_MERGE_DELAY:
-        return (
-            f"log integration stalled: entry {tree} has waited {int(age.total_seconds())} s "
-            "for the tree (is an integrator running?)"
-        )
-    return None
+    return (
+        f"log integration stalled: entry {tree} has waited {seconds} s "
+        "for the tree (is an integrator running?)"
+    )

@@ -61,6 +61,14 @@ class Cut:
     def period(self) -> Period:
         return Period(self.start, self.to)
 
+    def period_json(self) -> dict[str, str | None]:
+        """``from``, ``to`` and ``evaluated_at`` as an indicators answer states them."""
+        return {
+            "from": None if self.start is None else ict_text(self.start),
+            "to": None if self.to is None else ict_text(self.to),
+            "evaluated_at": ict_text(self.evaluated_at),
+        }
+
 
 class ReadModels:
     """The read side: matters, custody, timelines and indicators, as of any date."""
@@ -325,9 +333,7 @@ class ReadModels:
         table = with_percentiles(self._table(peers, cut))
         return {
             "official_id": official_id,
-            "from": None if cut.start is None else ict_text(cut.start),
-            "to": None if cut.to is None else ict_text(cut.to),
-            "evaluated_at": ict_text(cut.evaluated_at),
+            **cut.period_json(),
             "indicators": table[official_id],
         }
 
@@ -338,9 +344,7 @@ class ReadModels:
         table = with_percentiles(self._table(officials, cut))
         return {
             "agency_id": agency_id,
-            "from": None if cut.start is None else ict_text(cut.start),
-            "to": None if cut.to is None else ict_text(cut.to),
-            "evaluated_at": ict_text(cut.evaluated_at),
+            **cut.period_json(),
             "officials": [{"official_id": o, "indicators": table[o]} for o in officials],
         }
 

@@ -47,14 +47,11 @@ def projection_url(ledger_url: str, name: str, *, suffix: str = "") -> str:
         # A slot: ``<slot>.current`` names the generation file in use (``<slot>.<n>.db``).
         path = Path(ledger_url[len("sqlite:///") :])
         return f"sqlite:///{path.parent / 'projections' / name}"
-    query = parse_qs(parts.query)
-    base = query.get("schema", ["public"])[0]
-    query["schema"] = [f"{base}_p_{name}{suffix}"]
-    if not _SCHEMA.match(query["schema"][0]):
-        raise ConfigurationError(
-            f"projection schema {query['schema'][0]!r} is too long or not a plain name"
-        )
-    return urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+    base = parse_qs(parts.query).get("schema", ["public"])[0]
+    schema = f"{base}_p_{name}{suffix}"
+    if not _SCHEMA.match(schema):
+        raise ConfigurationError(f"projection schema {schema!r} is too long or not a plain name")
+    return _with_schema(ledger_url, schema)
 
 
 class ProjectionDB:
@@ -216,8 +213,10 @@ def _remove_sqlite(path: Path) -> None:
             os.remove(f"{path}{suffix}")
 
 
-def _pg_datastore(env: dict[str, str]) -> PostgresDatastore:
-    return PostgresDatastore(
+@contextlib.contextmanager
+def _pg_cursor(env: dict[str, str]) -> Iterator[Any]:
+    """A cursor in one transaction on a short-lived connection to the database of ``env``."""
+    db = PostgresDatastore(
         env["POSTGRES_DBNAME"],
         env["POSTGRES_HOST"],
         env["POSTGRES_PORT"],
@@ -225,24 +224,28 @@ def _pg_datastore(env: dict[str, str]) -> PostgresDatastore:
         env["POSTGRES_PASSWORD"],
         schema=env["POSTGRES_SCHEMA"],
     )
+    try:
+        with db.get_connection() as conn, conn.transaction(), conn.cursor() as c:
+            yield c
+    finally:
+        db.close()
+
+
+def _with_schema(url: str, schema: str) -> str:
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    query["schema"] = [schema]
+    return urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
 
 
 def fresh_database(live_url: str, ddl: Sequence[str]) -> ProjectionDB:
     """An empty database to rebuild ``live_url``'s projection into, beside the live one."""
     env = library_environment(live_url)
     if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
-        parts = urlsplit(live_url)
-        query = parse_qs(parts.query)
         fresh_schema = f"{env['POSTGRES_SCHEMA']}_rebuild"[:63]
-        query["schema"] = [fresh_schema]
-        url = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
-        db = _pg_datastore({**env, "POSTGRES_SCHEMA": fresh_schema})
-        try:
-            with db.get_connection() as conn, conn.transaction(), conn.cursor() as c:
-                c.execute(f'DROP SCHEMA IF EXISTS "{fresh_schema}" CASCADE')
-        finally:
-            db.close()
-        return ProjectionDB(url, ddl)
+        with _pg_cursor(env) as c:
+            c.execute(f'DROP SCHEMA IF EXISTS "{fresh_schema}" CASCADE')
+        return ProjectionDB(_with_schema(live_url, fresh_schema), ddl)
     slot = Path(env["SQLITE_DBNAME"])
     slot.parent.mkdir(parents=True, exist_ok=True)
     generation = (current_generation(slot) or 0) + 1
@@ -258,20 +261,16 @@ def swap_in(fresh: ProjectionDB, live_url: str) -> None:
         live_schema = env["POSTGRES_SCHEMA"]
         old = f"{live_schema}_old"[:63]
         fresh.close()
-        db = _pg_datastore(env)
-        try:
-            with db.get_connection() as conn, conn.transaction(), conn.cursor() as c:
-                c.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')
-                c.execute(
-                    "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
-                    (live_schema,),
-                )
-                if c.fetchone():
-                    c.execute(f'ALTER SCHEMA "{live_schema}" RENAME TO "{old}"')
-                c.execute(f'ALTER SCHEMA "{fresh.schema}" RENAME TO "{live_schema}"')
-                c.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')
-        finally:
-            db.close()
+        with _pg_cursor(env) as c:
+            c.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')
+            c.execute(
+                "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
+                (live_schema,),
+            )
+            if c.fetchone():
+                c.execute(f'ALTER SCHEMA "{live_schema}" RENAME TO "{old}"')
+            c.execute(f'ALTER SCHEMA "{fresh.schema}" RENAME TO "{live_schema}"')
+            c.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')
         return
     slot = Path(env["SQLITE_DBNAME"])
     previous = current_generation(slot)
@@ -285,11 +284,7 @@ def discard(db: ProjectionDB) -> None:
     """Throw away an unfinished rebuild."""
     db.close()
     if db.is_postgres:
-        store = _pg_datastore(library_environment(db.url))
-        try:
-            with store.get_connection() as conn, conn.transaction(), conn.cursor() as c:
-                c.execute(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE')
-        finally:
-            store.close()
+        with _pg_cursor(library_environment(db.url)) as c:
+            c.execute(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE')
     elif db.path is not None:
         _remove_sqlite(db.path)

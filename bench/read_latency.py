@@ -13,14 +13,13 @@ import argparse
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ledger.application import Ledger
-from ledger.client import envelope, envelope_hash, make_statement
+from ledger.client import Chains
 from ledger.crypto import SigningKey
 from ledger.datadir import initialise, open_ledger, time_rules
 from ledger.settings import Settings
@@ -36,7 +35,7 @@ class Writer:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self.heads: dict[str, tuple[int, str]] = {}
+        self.chains = Chains()
         self.pending: list[dict[str, Any]] = []
         self.clock = datetime(2025, 1, 6, 1, 0, tzinfo=UTC)
 
@@ -44,25 +43,18 @@ class Writer:
         self, type_: str, subject: str, actor: str, key: SigningKey, body: dict[str, Any]
     ) -> str:
         self.clock += timedelta(seconds=30)
-        seq, prev = self.heads.get(subject, (-1, None))  # type: ignore[arg-type]
-        event_id = str(uuid.uuid4())
-        statement = make_statement(
+        env = self.chains.sign(
             type_,
             subject,
-            seq=seq + 1,
-            prev=prev,
             actor=actor,
-            key_id=key.key_id,
+            key=key,
             body=body,
             occurred_at=self.clock.isoformat().replace("+00:00", "Z"),
-            event_id=event_id,
         )
-        env = envelope(statement, key)
-        self.heads[subject] = (seq + 1, envelope_hash(env))
         self.pending.append(env)
         if len(self.pending) >= 1000:
             self.flush()
-        return event_id
+        return str(env["statement"]["event_id"])
 
     def flush(self) -> None:
         if self.pending:

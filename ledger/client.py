@@ -79,6 +79,42 @@ class LedgerError(Exception):
         super().__init__(f"{status} {self.slug}: {problem.get('detail', '')}")
 
 
+class Chains:
+    """Signs statements chained per subject from heads it keeps itself: a run of statements
+    signed before any is sent (a batch, an import of history)."""
+
+    def __init__(self) -> None:
+        self.heads: dict[str, tuple[int, str]] = {}  # subject -> (seq, envelope hash)
+
+    def sign(
+        self,
+        type_: str,
+        subject: str,
+        *,
+        actor: str,
+        key: SigningKey,
+        body: Mapping[str, Any],
+        occurred_at: str | None = None,
+        event_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The envelope of the subject's next statement; the subject's head moves to it."""
+        seq, prev = self.heads.get(subject, (-1, None))
+        statement = make_statement(
+            type_,
+            subject,
+            seq=seq + 1,
+            prev=prev,
+            actor=actor,
+            key_id=key.key_id,
+            body=body,
+            occurred_at=occurred_at,
+            event_id=event_id,
+        )
+        env = envelope(statement, key)
+        self.heads[subject] = (seq + 1, envelope_hash(env))
+        return env
+
+
 class LedgerClient:
     """HTTP client of the append API; ``http`` may be any ``httpx.Client`` (tests pass one)."""
 

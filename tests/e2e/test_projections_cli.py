@@ -4,13 +4,12 @@ their positions, `projections rebuild` swaps a fresh build in under a running se
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from ledger.client import envelope, envelope_hash, make_statement
+from ledger.client import Chains
 from ledger.crypto import SigningKey
 from tests.e2e.conftest import ROOT_REGISTRAR, Server, create_token, run
 
@@ -22,7 +21,7 @@ class Desk:
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.heads: dict[str, tuple[int, str]] = {}
+        self.chains = Chains()
         self.clock = datetime.now(UTC) - timedelta(hours=1)
         self.root = SigningKey.load(server.data / "root-registrar.key")
 
@@ -38,24 +37,18 @@ class Desk:
         url: str | None = None,
     ) -> dict[str, Any]:
         self.clock += timedelta(seconds=5)
-        seq, prev = self.heads.get(subject, (-1, None))
-        statement = make_statement(
+        env = self.chains.sign(
             type_,
             subject,
-            seq=seq + 1,
-            prev=prev,
             actor=actor,
-            key_id=key.key_id,
+            key=key,
             body=body,
             occurred_at=self.clock.isoformat().replace("+00:00", "Z"),
-            event_id=str(uuid.uuid4()),
         )
-        env = envelope(statement, key)
         response = httpx.post(
             (url or self.server.url) + "/v1/events", json=env, headers=self.server.headers(token)
         )
         assert response.status_code == 201, response.text
-        self.heads[subject] = (seq + 1, envelope_hash(env))
         receipt: dict[str, Any] = response.json()
         return receipt
 

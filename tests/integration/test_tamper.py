@@ -277,12 +277,14 @@ def test_a_byte_changed_with_its_hashes_rewritten_to_match_is_a_bad_signature(
 def test_a_log_rows_recorded_at_that_disagrees_with_the_entry_bytes_is_named(
     node: Node, province: Province, tables: Tables, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Receipts serve (and the log signs) the log row's recorded_at: hours later here, still
-    # within every time rule, but not what the entry's bytes say.
+    # Receipts serve (and the log signs) the log row's recorded_at: twelve hours off here
+    # (whatever the hour the test runs at), a well-formed instant, but not what the entry's
+    # bytes say.
     victim = province.find("matter:H10.15-260302-0001", 1)
-    later = victim.recorded_at[:11] + "23" + victim.recorded_at[13:]
-    assert later != victim.recorded_at
-    tables.run("UPDATE {log} SET recorded_at = ? WHERE log_index = ?", later, victim.index)
+    hour = (int(victim.recorded_at[11:13]) + 12) % 24
+    other = f"{victim.recorded_at[:11]}{hour:02d}{victim.recorded_at[13:]}"
+    assert other != victim.recorded_at
+    tables.run("UPDATE {log} SET recorded_at = ? WHERE log_index = ?", other, victim.index)
     summary = failed(node, capsys)
     assert summary.startswith(f"FAILED: {where(victim)}: "), summary
     assert "recorded_at" in summary

@@ -8,6 +8,7 @@ COPY api ./api
 COPY cli ./cli
 COPY projections ./projections
 COPY evidence ./evidence
+COPY bench ./bench
 RUN pip install --no-cache-dir .
 RUN useradd --system --home /data ledger && mkdir -p /data && chown ledger /data
 USER ledger

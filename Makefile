@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= ledger-data
 ORIGIN ?= localhost/ledger
 
-.PHONY: install run test lint unit integration e2e clean
+.PHONY: install run test lint unit integration e2e bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e
+
+# Not part of the tests: measures ingestion, rebuild, audit and reads beside their
+# baselines on this machine and writes bench/results/ (see bench/README.md).
+bench: $(STAMP)
+	$(BIN)/ledgerctl bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

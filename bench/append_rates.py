@@ -14,6 +14,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from ledger.canonical import jcs, parse_json
 from ledger.client import envelope, envelope_hash, make_statement
@@ -22,7 +23,9 @@ from ledger.datadir import initialise, open_ledger
 from ledger.settings import Settings
 
 
-def statements(root: SigningKey, count: int, start_seq: int, prev: str | None) -> list[dict]:
+def statements(
+    root: SigningKey, count: int, start_seq: int, prev: str | None
+) -> list[dict[str, Any]]:
     out = []
     for i in range(count):
         seq = start_seq + i

@@ -15,6 +15,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from cli.bench import bench
 from ledger.canonical import jcs, parse_json
 from ledger.crypto import SigningKey, load_public_key_file
 from ledger.errors import ConfigurationError, ProblemError
@@ -717,6 +718,9 @@ def tokens_revoke(
     with _token_store(data_dir, database_url) as store:
         token = store.revoke(token_id)
     err.print(f"revoked token {token.token_id} at {token.revoked_at}", highlight=False)
+
+
+app.command()(bench)
 
 
 def main() -> None:

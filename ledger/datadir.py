@@ -100,6 +100,7 @@ def _genesis_statement(
     root_public_key: bytes,
     root_valid_from: str | None,
     occurred_at: str | None,
+    event_id: str | None = None,
 ) -> dict[str, Any]:
     root: dict[str, Any] = {
         "id": root_id,
@@ -121,10 +122,11 @@ def _genesis_statement(
             "roots": [root],
         },
         occurred_at=occurred_at,
+        event_id=event_id,
     )
 
 
-def _prepare(settings: Settings, origin: str) -> SigningKey:
+def _prepare(settings: Settings, origin: str, log_key: SigningKey | None = None) -> SigningKey:
     try:
         check_key_name(origin)
     except ValueError as e:
@@ -134,7 +136,7 @@ def _prepare(settings: Settings, origin: str) -> SigningKey:
         raise ConfigurationError(
             f"{settings.log_key_path} already exists: {settings.data_dir} is initialised"
         )
-    log_key = SigningKey.generate()
+    log_key = log_key or SigningKey.generate()
     log_key.save(settings.log_key_path)
     return log_key
 
@@ -147,15 +149,28 @@ def initialise(
     root_name: str,
     root_valid_from: str | None = None,
     occurred_at: str | None = None,
+    log_key: SigningKey | None = None,
+    root_key: SigningKey | None = None,
+    event_id: str | None = None,
 ) -> Receipt:
-    """Create the data dir, log key, root key and database, and store the genesis."""
+    """Create the data dir, log key, root key and database, and store the genesis.
+
+    Keys and the genesis's event id are generated unless given (the demo derives them
+    from its seed, so that a seed gives the same log byte for byte)."""
     if root_valid_from:
         parse_instant(root_valid_from)
-    log_key = _prepare(settings, origin)
-    root_key = SigningKey.generate()
+    log_key = _prepare(settings, origin, log_key)
+    root_key = root_key or SigningKey.generate()
     root_key.save(settings.root_key_path)
     statement = _genesis_statement(
-        origin, log_key, root_id, root_name, root_key.public_bytes, root_valid_from, occurred_at
+        origin,
+        log_key,
+        root_id,
+        root_name,
+        root_key.public_bytes,
+        root_valid_from,
+        occurred_at,
+        event_id,
     )
     return store_genesis(settings, envelope(statement, root_key))
 

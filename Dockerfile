@@ -9,6 +9,7 @@ COPY cli ./cli
 COPY projections ./projections
 COPY evidence ./evidence
 COPY bench ./bench
+COPY demo ./demo
 RUN pip install --no-cache-dir .
 RUN useradd --system --home /data ledger && mkdir -p /data && chown ledger /data
 USER ledger

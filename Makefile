@@ -1,12 +1,11 @@
 # Two commands do all set-up on a fresh machine with Python 3.11 and make:
-#   make run    creates .venv, installs, initialises ./ledger-data if absent, serves :8000
+#   make run    creates .venv, installs, builds the demo province in ./ledger-data once, serves :8000
 #   make test   creates .venv, installs, runs ruff, mypy and the whole test suite (2 workers)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= ledger-data
-ORIGIN ?= localhost/ledger
 
 .PHONY: install run test lint unit integration e2e bench clean
 
@@ -18,8 +17,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The first run builds the demo province into $(DATA_DIR) (about 20 s); later runs serve it.
 run: $(STAMP)
-	@[ -f $(DATA_DIR)/log.key ] || $(BIN)/ledgerctl init --origin $(ORIGIN) --data-dir $(DATA_DIR)
+	@[ -f $(DATA_DIR)/log.key ] || $(BIN)/ledgerctl demo --data-dir $(DATA_DIR)
 	$(BIN)/ledgerctl serve --data-dir $(DATA_DIR) --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)

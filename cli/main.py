@@ -204,6 +204,54 @@ def serve(
     )
 
 
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    matters: Annotated[int, typer.Option(min=1, help="How many matters (dossiers).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Same seed and start: same statements.")] = 1,
+    start: Annotated[
+        str, typer.Option(help="First working day of the history (YYYY-MM-DD).")
+    ] = "2026-01-05",
+) -> None:
+    """Build a realistic demo province in a new data dir (SQLite), through the real API."""
+    from datetime import date
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from demo.build import DemoError, build
+
+    try:
+        first_day = date.fromisoformat(start)
+    except ValueError:
+        raise _fail(f"--start {start!r} is not a date (YYYY-MM-DD)") from None
+    settings = _settings(data_dir)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        try:
+            summary = build(
+                settings, matters=matters, seed=seed, start=first_day, progress=progress
+            )
+        except (DemoError, ConfigurationError) as e:
+            raise _fail(str(e)) from None
+    err.print(
+        f"Built the demo province in {summary.data_dir}: {summary.matters} matters, "
+        f"{summary.entries} entries, {summary.first_occurred_at[:10]} to "
+        f"{summary.last_occurred_at[:10]} (seed {summary.seed}).\n"
+        f"An inspector token is in {summary.inspector_token_file}; the officials who "
+        f"carry an avoidance pattern are listed in {summary.data_dir / 'demo.json'}.",
+        highlight=False,
+    )
+    sys.stdout.write(json.dumps(summary.to_json(), ensure_ascii=False) + "\n")
+
+
 @keys_app.command("generate")
 def keys_generate(
     out: Annotated[Path, typer.Option(help="Where to write the private key (PEM, 0600).")],

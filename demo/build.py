@@ -63,6 +63,8 @@ class DemoSummary:
             "planted": [
                 {
                     "official_id": p.official_id,
+                    "full_name": p.full_name,
+                    "agency_id": p.agency_id,
                     "pattern": p.pattern,
                     "indicator": p.indicator,
                     "description_vi": p.description_vi,

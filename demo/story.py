@@ -101,6 +101,8 @@ class Planted:
     """An official who carries one avoidance pattern, and the indicator meant to find it."""
 
     official_id: str
+    full_name: str
+    agency_id: str
     pattern: str
     indicator: str
     description_vi: str
@@ -330,7 +332,9 @@ class Story:
             ),
         )
         for person, pattern, indicator, description in marks:
-            self.planted[person.id] = Planted(person.id, pattern, indicator, description)
+            self.planted[person.id] = Planted(
+                person.id, person.full_name, person.agency_id, pattern, indicator, description
+            )
 
     def pattern(self, person: Person) -> str | None:
         planted = self.planted.get(person.id)

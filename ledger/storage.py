@@ -28,7 +28,11 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteCursor,
@@ -36,7 +40,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 from psycopg.errors import DuplicateObject
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
 
 from ledger import merkle
 from ledger.errors import ConfigurationError, IntegrityError
@@ -129,10 +133,12 @@ def _record(row: Any) -> LogRecord:
 
 
 class _Session:
-    def __init__(self, recorder: LedgerRecorder, cursor: Any) -> None:
+    def __init__(self, recorder: LedgerRecorder, cursor: Any, *, head_read: bool = False) -> None:
+        """``head_read``: the caller has just run ``sql_last`` on ``cursor``."""
         self._recorder = recorder
         self._cursor = cursor
-        cursor.execute(recorder.sql_last)
+        if not head_read:
+            cursor.execute(recorder.sql_last)
         row = cursor.fetchone()
         self.last_index: int = -1 if row is None else row["log_index"]
         self.last_recorded_at: str | None = None if row is None else row["recorded_at"]
@@ -285,17 +291,28 @@ class LedgerRecorder(ApplicationRecorder):
         ]
 
     def _index(
-        self, cursor: Any, notification_ids: Sequence[int], entries: Sequence[NewEntry] | None
+        self,
+        cursor: Any,
+        notification_ids: Sequence[int],
+        entries: Sequence[NewEntry] | None,
+        first: int | None = None,
     ) -> None:
-        """Give the events just inserted the next dense indexes (the caller holds the lock)."""
-        cursor.executemany(self.sql_insert_log, self._log_rows(cursor, notification_ids, entries))
+        """Give the events just inserted the next dense indexes (the caller holds the lock;
+        ``first`` is the next index when the caller read it under that lock)."""
+        rows = self._log_rows(cursor, notification_ids, entries, first)
+        cursor.executemany(self.sql_insert_log, rows)
 
     def _log_rows(
-        self, cursor: Any, notification_ids: Sequence[int], entries: Sequence[NewEntry] | None
+        self,
+        cursor: Any,
+        notification_ids: Sequence[int],
+        entries: Sequence[NewEntry] | None,
+        first: int | None,
     ) -> list[tuple[Any, ...]]:
         """Rows for the log table: the next dense indexes, in insertion order."""
-        cursor.execute(self.sql_max_index)
-        first = cursor.fetchone()["last"] + 1
+        if first is None:
+            cursor.execute(self.sql_max_index)
+            first = cursor.fetchone()["last"] + 1
         rows: list[tuple[Any, ...]] = []
         for i, notification_id in enumerate(notification_ids):
             if entries is None:
@@ -566,7 +583,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
         # The INSERT above takes SQLite's write lock before the index is read below.
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
         assert notification_ids is not None
-        self._index(c, notification_ids, kwargs.get("ledger_entries"))
+        self._index(c, notification_ids, kwargs.get("ledger_entries"), kwargs.get("first_index"))
         return notification_ids
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -599,7 +616,9 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
             entries = build(session)
             if not entries:
                 return []
-            self._insert_events(c, _stored(entries), ledger_entries=entries)
+            self._insert_events(
+                c, _stored(entries), ledger_entries=entries, first_index=session.last_index + 1
+            )
             return _records(session.last_index, entries)
 
 
@@ -656,6 +675,14 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
             "bytea",
         )
         self.sql_create_statements += [SQL(statement).format() for statement in ddl]
+        # No parameters, so PostgreSQL runs the statements in one simple-protocol round trip.
+        self._sql_begin_append = SQL("; ").join(
+            [
+                *self.lock_table_statements,
+                SQL("NOTIFY {0}").format(Identifier(self.channel_name)),
+                SQL(self.sql_last),
+            ]
+        )
 
     def create_table(self) -> None:
         # CREATE … IF NOT EXISTS races between processes (pg_type unique violations), so
@@ -671,13 +698,23 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
             self._create_table(curs)
         self.datastore.register_type_adapters()
 
+    def _insert_stored_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        if not kwargs.pop("table_locked", False):
+            super()._insert_stored_events(curs, stored_events, **kwargs)
+            return
+        # ``append`` took the table lock and queued the NOTIFY before reading the head:
+        # doing either again costs round trips and changes nothing.
+        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)
+
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert notification_ids is not None
         # Still inside the transaction that holds the table lock: the index is dense.
-        self._index(curs, notification_ids, kwargs.get("ledger_entries"))
+        self._index(curs, notification_ids, kwargs.get("ledger_entries"), kwargs.get("first_index"))
         return notification_ids
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -725,14 +762,20 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
 
     def append(self, build: Builder) -> list[LogRecord]:
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            self._lock_table(curs)
-            session = _Session(self, curs)
+            # One round trip: the table lock, the NOTIFY (sent at commit; a wake-up with
+            # nothing new, after a replay, costs a listener one empty read) and the head.
+            curs.execute(self._sql_begin_append)
+            while curs.nextset():
+                pass
+            session = _Session(self, curs, head_read=True)
             entries = build(session)
             if not entries:
                 return []
             stored = _stored(entries)
-            self._insert_stored_events(curs, stored)
-            self._fetch_ids_after_insert_events(curs, stored, ledger_entries=entries)
+            self._insert_stored_events(curs, stored, table_locked=True)
+            self._fetch_ids_after_insert_events(
+                curs, stored, ledger_entries=entries, first_index=session.last_index + 1
+            )
             return _records(session.last_index, entries)
 
 

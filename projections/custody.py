@@ -9,7 +9,7 @@ one event; the stored projection and every read-time fold use it, so they cannot
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from projections.facts import MatterEventRow
@@ -31,8 +31,16 @@ class Interval:
     ended_idx: int | None = None
 
     def end(self, event: MatterEventRow) -> Interval:
-        return replace(
-            self,
+        # Built directly: dataclasses.replace costs a third of a 1,000-event matter read.
+        return Interval(
+            matter_id=self.matter_id,
+            official_id=self.official_id,
+            role=self.role,
+            from_at=self.from_at,
+            started_by=self.started_by,
+            started_seq=self.started_seq,
+            started_idx=self.started_idx,
+            competence=self.competence,
             to_at=event.occurred_at,
             ended_by=event.event_id,
             ended_seq=event.seq,

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ledger import statements as s
 from ledger.canonical import statement_body
 from ledger.replay import Verdict
@@ -54,11 +56,11 @@ class MatterEventRow:
     body: str  # the statement's body, JCS
 
     def body_dict(self) -> dict[str, Any]:
-        value: dict[str, Any] = json.loads(self.body)
+        value: dict[str, Any] = orjson.loads(self.body)
         return value
 
     def flag_list(self) -> list[str]:
-        value: list[str] = json.loads(self.flags)
+        value: list[str] = orjson.loads(self.flags)
         return value
 
 

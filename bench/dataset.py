@@ -352,6 +352,12 @@ class Stream:
         self.emitted = 0
 
     @property
+    def special_statements(self) -> int:
+        """Statements of the busy official's matters and of the big matter."""
+        full, rest = divmod(self.timeline_rows, 3)
+        return 5 * full + rest + self.matter_events
+
+    @property
     def registry_size(self) -> int:
         """How many of the stream's first envelopes are the registry's."""
         return sum(1 for _ in registry_script(self.province))
@@ -391,9 +397,12 @@ class Stream:
     def envelopes(self) -> Iterator[dict[str, Any]]:
         """Every envelope of the stream, in log order."""
         limit = self.entries - 1  # the genesis is entry 0
+        if self.registry_size + self.special_statements > limit:
+            raise ValueError(
+                f"{self.entries} entries cannot hold the registry ({self.registry_size}) and "
+                "the special subjects; ask for more entries or a smaller province"
+            )
         for subject, step in registry_script(self.province):
-            if self.emitted >= limit:
-                return
             yield self._sign(subject, step)
         yield from self._matters(limit)
 
@@ -426,15 +435,15 @@ class Stream:
             must.append(item)
             return item
 
+        # Statements the special subjects still owe: once only that many remain to the size,
+        # only they go on, so that the stream ends at exactly ``entries`` with them complete.
+        owed = self.special_statements
+        specials = {s for s, _ in must}
         while True:
-            if self.emitted >= limit:
-                # Past the size only the special subjects may go on (rarely needed).
-                if must:
-                    item = must[0]
-                elif busy_full or busy_rest:
-                    item = start(busy=True)
-                else:
+            if limit - self.emitted <= owed:
+                if owed == 0:
                     return
+                item = must[0] if must else start(busy=True)
             elif big is not None and rng.random() < big_chance:
                 item = big
             else:
@@ -443,6 +452,8 @@ class Stream:
                     active.append(start(busy=busy))
                 item = active[rng.randrange(len(active))]
             subject, script = item
+            if item in must:
+                specials.add(subject)
             try:
                 sent = pending.pop(subject, None)
                 step = next(script) if sent is None else script.send(sent)
@@ -455,6 +466,8 @@ class Stream:
                 continue
             env = self._sign(subject, step)
             pending[subject] = env["statement"]["event_id"]
+            if subject in specials:
+                owed -= 1
             yield env
 
 

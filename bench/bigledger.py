@@ -2,13 +2,15 @@
 
 A province's log (``bench.dataset``) of ``entries`` entries, stored through the ledger's own
 ``Ledger.append_batch`` in this process (every signature verified, every rule checked),
-integrated into the Merkle tree with a signed checkpoint every 10,000 entries. A copy of
-the ledger at ``entries // 8`` (integrated and checkpointed there) is kept beside it, so
-rebuild and audit can be measured at two sizes of the same log.
+integrated into the Merkle tree with a signed checkpoint every 10,000 entries. Copies of
+the ledger as it stood at 1/8, 1/4 and 1/2 of its entries (integrated and checkpointed
+there) are kept beside it, so that rebuild and audit can be measured at several sizes of
+the same log, and at a smaller one when the full size would take too long.
 
-Cache: ``bench/.cache/suite-v<FORMAT>-<entries>/`` with ``full/`` and ``small/`` data dirs
-and ``manifest.json`` (written last: a directory without it is an unfinished build and is
-built again). Bump ``FORMAT`` whenever the stream or the layout changes.
+Cache: ``bench/.cache/suite-v<FORMAT>-<entries>/`` with the data dirs ``full/``, ``half/``,
+``quarter/`` and ``small/`` and ``manifest.json`` (written last: a directory without it is
+an unfinished build and is built again). Bump ``FORMAT`` whenever the stream or the layout
+changes.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from ledger.datadir import load_log_key, prepare_external_genesis, store_genesis
 from ledger.settings import Settings
 from ledger.transparency import TransparencyLog
 
-FORMAT = 1
+FORMAT = 2
 CACHE = Path(__file__).resolve().parent / ".cache"
+COPIES = {"small": 8, "quarter": 4, "half": 2}  # name: the ledger's entries divided by
 CHECKPOINT_EVERY = 10_000
 BATCH = 1000
 
@@ -55,7 +58,7 @@ class BigLedger:
 class Manifest:
     format: int
     entries: int
-    small_entries: int
+    copies: dict[str, int]  # name: entries
     timeline_rows: int
     matter_events: int
     build_seconds: float
@@ -63,12 +66,12 @@ class Manifest:
     built_at: str
     checkpoints: int
 
-    def ledgers(self, root: Path) -> tuple[BigLedger, BigLedger]:
-        """The full ledger and its small copy."""
-        return (
-            BigLedger(root / "full", self.entries, self.timeline_rows, self.matter_events),
-            BigLedger(root / "small", self.small_entries, 0, 0),
-        )
+    def ledgers(self, root: Path) -> dict[str, BigLedger]:
+        """The full ledger and its copies by name, the largest first."""
+        full = BigLedger(root / "full", self.entries, self.timeline_rows, self.matter_events)
+        copies = {name: BigLedger(root / name, n, 0, 0) for name, n in self.copies.items()}
+        ordered = sorted(copies.items(), key=lambda item: -item[1].entries)
+        return {"full": full, **dict(ordered)}
 
 
 def cache_dir(entries: int, cache: Path = CACHE) -> Path:
@@ -110,14 +113,14 @@ def append_all(ledger: Ledger, batch: list[dict[str, Any]]) -> None:
         raise RuntimeError(f"the ledger refused {len(problems)} generated statements: {first}")
 
 
-def _sign(stream: Stream, small: int, out: Any) -> None:
-    """Child process: sign the stream and hand it over in batches (split at ``small``)."""
+def _sign(stream: Stream, splits: set[int], out: Any) -> None:
+    """Child process: sign the stream and hand it over in batches (split at ``splits``)."""
     batch: list[dict[str, Any]] = []
     position = 1  # the genesis is entry 0
     for env in stream.envelopes():
         batch.append(env)
         position += 1
-        if len(batch) == BATCH or position in (small, stream.entries):
+        if len(batch) == BATCH or position in splits:
             out.put(batch)
             batch = []
     if batch:
@@ -125,11 +128,11 @@ def _sign(stream: Stream, small: int, out: Any) -> None:
     out.put(None)
 
 
-def _batches(stream: Stream, small: int) -> Iterator[list[dict[str, Any]]]:
+def _batches(stream: Stream, splits: set[int]) -> Iterator[list[dict[str, Any]]]:
     """The stream's batches, signed in a child process while this one stores them."""
     context = multiprocessing.get_context("fork")
     queue: Any = context.Queue(maxsize=16)
-    signer = context.Process(target=_sign, args=(stream, small, queue), daemon=True)
+    signer = context.Process(target=_sign, args=(stream, splits, queue), daemon=True)
     signer.start()
     try:
         while True:
@@ -165,7 +168,7 @@ def build(
     matter_events: int,
     progress: Callable[[int], None] | None = None,
 ) -> Manifest:
-    """Build the ledger (and its small copy) into ``root``; replaces what is there."""
+    """Build the ledger (and its copies) into ``root``; replaces what is there."""
     if entries < 2000:
         raise ValueError("the big ledger needs at least 2,000 entries (registry included)")
     building = root.with_name(root.name + ".building")
@@ -173,7 +176,8 @@ def build(
     shutil.rmtree(root, ignore_errors=True)
     settings = Settings.load(building / "full", integrate=False)
     stream = Stream(entries, timeline_rows=timeline_rows, matter_events=matter_events)
-    small = entries // 8
+    copies = {name: entries // divisor for name, divisor in COPIES.items()}
+    splits = {*copies.values(), entries}
     started = time.perf_counter()
     initialise_province(settings, stream.genesis_at)
     # No log key on this Ledger: receipts need no signed promise while building, and the
@@ -184,14 +188,15 @@ def build(
     try:
         ledger.warm_up()
         size = ledger.size()
-        for batch in _batches(stream, small):
+        for batch in _batches(stream, splits):
             append_all(ledger, batch)
             before, size = size, size + len(batch)
-            if size // CHECKPOINT_EVERY > before // CHECKPOINT_EVERY or size in (small, entries):
+            if size // CHECKPOINT_EVERY > before // CHECKPOINT_EVERY or size in splits:
                 log.integrate_pending()
                 checkpoints += log.sign_checkpoint() is not None
-            if size == small:
-                _snapshot(settings, building / "small")
+            for name, at in copies.items():
+                if size == at:
+                    _snapshot(settings, building / name)
             if progress is not None:
                 progress(size)
         log.integrate_pending()
@@ -205,7 +210,7 @@ def build(
     manifest = Manifest(
         format=FORMAT,
         entries=entries,
-        small_entries=small,
+        copies=copies,
         timeline_rows=timeline_rows,
         matter_events=matter_events,
         build_seconds=round(seconds, 1),

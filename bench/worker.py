@@ -54,6 +54,7 @@ def _bar(description: str, total: int) -> tuple[Progress, Callable[[int], None]]
         TimeRemainingColumn(),
         console=console,
         transient=True,
+        disable=not console.is_terminal,
     )
     task = progress.add_task(description, total=total, rate="–")
     started = time.perf_counter()

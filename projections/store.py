@@ -63,6 +63,9 @@ class ProjectionDB:
         env = library_environment(url)
         self.is_postgres = env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
         self.recorder: PostgresTrackingRecorder | SQLiteTrackingRecorder
+        # A SQLite database opened at a given generation is a rebuild's target: it does not
+        # follow the pointer, so another generation being current is no news to it.
+        self.follows_pointer = generation is None
         if self.is_postgres:
             self.schema = env["POSTGRES_SCHEMA"]
             self._pg = PostgresDatastore(
@@ -134,8 +137,14 @@ class ProjectionDB:
             self._sqlite.close()
 
     def swapped(self) -> bool:
-        """Whether a rebuild swapped another SQLite generation in since this one opened."""
-        return not self.is_postgres and current_generation(self.slot) != self.generation
+        """Whether a rebuild swapped another SQLite generation in since this live one opened
+        (never for a rebuild's target: a runner filling it would otherwise reopen it, and
+        replay the log up to its position, at every page)."""
+        return (
+            not self.is_postgres
+            and self.follows_pointer
+            and current_generation(self.slot) != self.generation
+        )
 
     # --- SQL ------------------------------------------------------------------------------
 

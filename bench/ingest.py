@@ -44,9 +44,9 @@ class Sizes:
     """How many entries each phase sends, and by how many concurrent clients."""
 
     warm: int = 300
-    single: int = 6000
-    batch_100: int = 20_000
-    batch_1000: int = 40_000
+    single: int = 5000
+    batch_100: int = 15_000
+    batch_1000: int = 32_000
     single_clients: int = 4
     batch_clients: int = 2
 

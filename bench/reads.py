@@ -166,6 +166,8 @@ def over_http(big: BigLedger, runs: int, scratch: Path, seed: int = 7) -> dict[s
                 timed_samples(lambda: get(f"/v1/matters/{BIG_MATTER}/custody"), runs)
             ),
         }
+        # The floor under every HTTP figure: a route that does nothing, same stack, same client.
+        results["healthz"] = latency_summary(timed_samples(lambda: get("/healthz"), runs * 5))
         results["server_ready_seconds"] = ready
         results["server_peak_rss_mb"] = served.peak_rss_mb()
     return results

@@ -23,6 +23,7 @@ READS = (
     ("timeline_all", "timeline, every row (all pages: several requests)"),
     ("matter", "matter"),
     ("custody", "custody of the matter"),
+    ("healthz", "HTTP floor: GET /healthz (does nothing; same stack and client)"),
 )
 
 

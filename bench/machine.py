@@ -91,5 +91,7 @@ def describe(postgres_version: str | None) -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": commit,
         "git_tracked_changes": bool(dirty),
+        # The code measured is the working tree: name what differs from the commit.
+        "git_modified_files": [line.split(maxsplit=1)[-1] for line in (dirty or "").splitlines()],
         "load_average_at_start": load_average(),
     }

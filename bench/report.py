@@ -302,7 +302,11 @@ def markdown(report: dict[str, Any]) -> str:
         "# Benchmark results (issue 6)",
         "",
         f"Run {machine.get('date')} at commit `{str(machine.get('git_commit'))[:12]}`"
-        + (" (with uncommitted changes)" if machine.get("git_tracked_changes") else "")
+        + (
+            f" with uncommitted changes to {', '.join(machine.get('git_modified_files') or [])}"
+            if machine.get("git_tracked_changes")
+            else " (a clean checkout)"
+        )
         + f", mode **{run.get('mode')}**, big ledger of **{show(run.get('entries'), '')}**"
         f" entries; the whole run took {show(run.get('seconds'), 's')}.",
         "",

@@ -39,7 +39,7 @@ from ledger.errors import (
     ProblemError,
 )
 from ledger.registry import KeyRecord, Registry
-from ledger.replay import apply_record, trust_signature, verify_signature
+from ledger.replay import apply_trusted, verify_signature
 from ledger.state import Assessment, Authorizer, LedgerState, SignatureCheck, TimeRules
 from ledger.statements import Envelope, parse_envelope
 from ledger.storage import LedgerRecorder, LogRecord, NewEntry, WriteSession, library_environment
@@ -489,7 +489,9 @@ class Ledger(Application[str]):
             )
 
     def _apply_stored(self, record: LogRecord) -> None:
-        apply_record(self._state, record, trust_signature)
+        # Entries this log stored were checked when appended: ``apply_trusted`` re-derives
+        # their verdicts without re-checking their bytes and signatures (the audit does).
+        apply_trusted(self._state, record)
 
     # --- reads ---------------------------------------------------------------------------
 

@@ -194,7 +194,11 @@ def envelope_bytes(statement_jcs: bytes, signature: str) -> bytes:
 def entry_prefix(recorded_at: str, signature: str) -> bytes:
     """The entry bytes that precede the statement's canonical bytes."""
     return (
-        b'{"recorded_at":' + jcs(recorded_at) + b',"signature":' + jcs(signature) + b',"statement":'
+        b'{"recorded_at":'
+        + jcs_string(recorded_at)
+        + b',"signature":'
+        + jcs_string(signature)
+        + b',"statement":'
     )
 
 

@@ -3,6 +3,14 @@
 Each stored entry is decoded from its exact bytes and admitted again against the state
 built from the entries before it, with the ``recorded_at`` it was given. A stored entry
 that no longer passes is an integrity failure naming the entry — never silently skipped.
+
+Two ways in. ``apply_record`` trusts nothing about the stored record: its leaf and
+envelope hashes are recomputed, its bytes decoded strictly (``decode_entry``) and, with
+``verify_signature``, every signature checked — the audit's path. ``apply_trusted`` is
+for records this log's own append path wrote (catch-up, start-up, projections): it
+decodes with ``decode_trusted``, takes the stored hashes as they are and trusts the
+signatures, and still runs every rule of ``LedgerState.admit``, so the verdicts are the
+same. What it skips is listed in ``decode_trusted`` and docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ledger.crypto import statement_message, verify_ed25519
-from ledger.entries import StoredEntry, decode_entry, leaf_hash
+from ledger.entries import StoredEntry, decode_entry, decode_trusted, leaf_hash
 from ledger.errors import IntegrityError, ProblemError
 from ledger.registry import KeyRecord
 from ledger.state import Assessment, LedgerState, SignatureCheck
@@ -51,16 +59,39 @@ def apply_record(state: LedgerState, record: LogRecord, check: SignatureCheck) -
             "the stored leaf hash is not SHA-256(0x00 || entry bytes)", index=record.index
         )
     stored = decode_entry(record)
-    if state.last_recorded_at is not None and stored.recorded_at <= state.last_recorded_at:
-        raise IntegrityError(
-            f"recorded_at {stored.recorded_at_text} is not after the previous entry's "
-            f"({state.last_recorded_at.isoformat()}): entries were reordered or rewritten",
-            index=record.index,
-        )
+    _check_order(state, stored)
     if hashlib.sha256(stored.envelope.canonical).digest() != record.envelope_hash:
         raise IntegrityError(
             "the stored envelope hash does not match the entry", index=record.index
         )
+    return _admit(state, stored, check)
+
+
+def apply_trusted(state: LedgerState, record: LogRecord) -> Verdict:
+    """Admit an entry this log stored into ``state`` (committed), or raise ``IntegrityError``:
+    ``apply_record`` with ``trust_signature``, less the checks of stored bytes that only
+    the audit needs (``decode_trusted``)."""
+    if record.index != state.last_index + 1:
+        raise IntegrityError(
+            f"log index {record.index} follows {state.last_index}: the index is not dense",
+            index=record.index,
+        )
+    stored = decode_trusted(record)
+    _check_order(state, stored)
+    return _admit(state, stored, trust_signature)
+
+
+def _check_order(state: LedgerState, stored: StoredEntry) -> None:
+    if state.last_recorded_at is not None and stored.recorded_at <= state.last_recorded_at:
+        raise IntegrityError(
+            f"recorded_at {stored.recorded_at_text} is not after the previous entry's "
+            f"({state.last_recorded_at.isoformat()}): entries were reordered or rewritten",
+            index=stored.record.index,
+        )
+
+
+def _admit(state: LedgerState, stored: StoredEntry, check: SignatureCheck) -> Verdict:
+    record = stored.record
     try:
         assessment = state.admit(
             stored.envelope,

@@ -1,7 +1,8 @@
 """Following the log: one runner feeds every read model, resumably, exactly once per entry.
 
-Each entry is admitted again into a ``LedgerState`` (signatures trusted: the log accepted
-them; ``ledgerctl verify`` re-checks them) to learn what the registry said at its
+Each entry is admitted again into a ``LedgerState`` (``apply_trusted``: bytes and
+signatures the log accepted are not re-checked; ``ledgerctl verify`` re-checks them) to
+learn what the registry said at its
 ``occurred_at`` — direction, competence findings, flags — and the facts go to every view
 whose position is before it. At start-up the state is rebuilt by replaying the log up to
 the lowest view position. The library's SQLite recorder has no subscriptions, so on SQLite
@@ -22,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from ledger.replay import apply_record, trust_signature
+from ledger.replay import apply_trusted
 from ledger.state import LedgerState, TimeRules
 from ledger.storage import LedgerRecorder, LogRecord, PostgresLedgerRecorder
 from projections.facts import EntryFacts, facts_of
@@ -92,7 +93,7 @@ class ProjectionRunner:
         self.state = LedgerState(time_rules=self.time_rules)
         target = min(v.position.log_index for v in self.views.values())
         for _, record in self._records(0, target + 1):
-            apply_record(self.state, record, trust_signature)
+            apply_trusted(self.state, record)
 
     def close(self) -> None:
         if self._given is None:
@@ -129,7 +130,7 @@ class ProjectionRunner:
         try:
             page: list[EntryFacts] = []
             for notification_id, record in batch:
-                verdict = apply_record(self.state, record, trust_signature)
+                verdict = apply_trusted(self.state, record)
                 page.append(facts_of(verdict, self.state, notification_id))
             for view in self.views.values():
                 view.process_page(page)

@@ -3,12 +3,19 @@
 Every change to the state goes through a journal, so that a statement that fails a late
 check, a batch group that is dropped, or a transaction that does not commit leaves the
 state exactly as it was — the in-memory twin of "rejected data leaves no trace".
+
+Each change is recorded as a plain tuple (what kind of change, its target, the key or
+attribute, the old value) rather than a closure: a replay records a few per entry and
+rolls back almost never, so recording is what has to be cheap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
+
+_SET_ITEM, _DELETE_ITEM, _SET_ATTR, _UNAPPEND = range(4)
+_MISSING = object()
 
 
 class Journal:
@@ -17,32 +24,40 @@ class Journal:
     __slots__ = ("_undo",)
 
     def __init__(self) -> None:
-        self._undo: list[Callable[[], Any]] = []
+        self._undo: list[tuple[int, Any, Any, Any]] = []
 
     def set_item(self, mapping: MutableMapping[Any, Any], key: Any, value: Any) -> None:
-        if key in mapping:
-            old = mapping[key]
-            self._undo.append(lambda: mapping.__setitem__(key, old))
+        old = mapping.get(key, _MISSING)
+        if old is _MISSING:
+            self._undo.append((_DELETE_ITEM, mapping, key, None))
         else:
-            self._undo.append(lambda: mapping.pop(key))
+            self._undo.append((_SET_ITEM, mapping, key, old))
         mapping[key] = value
 
     def set_attr(self, obj: object, name: str, value: Any) -> None:
-        old = getattr(obj, name)
-        self._undo.append(lambda: setattr(obj, name, old))
+        self._undo.append((_SET_ATTR, obj, name, getattr(obj, name)))
         setattr(obj, name, value)
 
     def append(self, items: list[Any], item: Any) -> None:
         items.append(item)
-        self._undo.append(items.pop)
+        self._undo.append((_UNAPPEND, items, None, None))
 
     def mark(self) -> int:
         return len(self._undo)
 
     def rollback(self, mark: int = 0) -> None:
         """Undo every change made since ``mark``, newest first."""
-        while len(self._undo) > mark:
-            self._undo.pop()()
+        undo = self._undo
+        while len(undo) > mark:
+            kind, target, name, old = undo.pop()
+            if kind == _SET_ITEM:
+                target[name] = old
+            elif kind == _DELETE_ITEM:
+                del target[name]
+            elif kind == _SET_ATTR:
+                setattr(target, name, old)
+            else:
+                target.pop()
 
     def commit(self) -> None:
         """Forget the undo records: the changes are now the state."""

@@ -82,6 +82,9 @@ class Assessment:
     competence: CompetenceFinding | None = None
 
 
+NOTHING_FOUND = Assessment()  # immutable: shared by every statement with no findings
+
+
 @dataclass(slots=True)
 class Offer:
     event_id: str
@@ -121,8 +124,8 @@ Authorizer = Callable[[Registry, Statement], None]
 SignatureCheck = Callable[[KeyRecord, Envelope], None]
 
 
-@dataclass(frozen=True)
-class _Context:
+@dataclass(slots=True)
+class _Context:  # one per statement admitted, never kept: plain slots build fastest
     statement: Statement
     key: KeyRecord
     at: datetime
@@ -264,7 +267,7 @@ class LedgerState:
         return None
 
     def _check_opening(self, st: Statement) -> None:
-        opening = s.OPENING_TYPES[st.subject_kind]
+        opening = _OPENING_TYPES[st.type]
         if st.seq == 0 and opening is not None and st.type != opening:
             raise InvalidStatement(
                 f"{st.subject} has no statements yet; its first statement must be {opening}"
@@ -383,7 +386,7 @@ class LedgerState:
         self.journal.set_attr(reg, "log_vkey", body.log_vkey)
         for root in body.roots:
             self._add_root(root.id, root.full_name, root.public_key, root.valid_from, ctx)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _add_root(
         self,
@@ -411,7 +414,7 @@ class LedgerState:
         if not self._is_root(ctx):
             raise NotPermitted("root.added must be signed by a current root")
         self._add_root(body.id, body.full_name, body.public_key, body.valid_from, ctx)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_root_removed(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -427,7 +430,7 @@ class LedgerState:
             raise InvalidStatement("the last root cannot be removed")
         self.journal.set_attr(root, "removed", True)
         self.journal.set_attr(self.registry.keys[root.key_id], "removed", True)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_agency_registered(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -438,7 +441,7 @@ class LedgerState:
             raise NotPermitted("agency.registered must be signed by a root")
         agency = Agency(st.subject_id, body.name, body.level, body.parent_agency, ctx.at)
         self.journal.set_item(self.registry.agencies, st.subject_id, agency)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_registrar_appointed(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -467,7 +470,7 @@ class LedgerState:
         )
         self.journal.append(agency.registrars, RegistrarTerm(body.official_id, kid, start))
         self.journal.set_item(reg.registrars, body.official_id, agency.id)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_registrar_dismissed(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -488,7 +491,7 @@ class LedgerState:
         for term in terms:
             self.journal.set_attr(term, "dismissed_at", ctx.at)
             self.journal.set_attr(self.registry.keys[term.key_id], "valid_until", ctx.at)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_unit_registered(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -504,7 +507,7 @@ class LedgerState:
             raise NotPermitted(f"unit.registered must be signed by a registrar of {agency.id}")
         unit = Unit(body.unit_id, body.name, body.parent_unit, ctx.at)
         self.journal.set_item(agency.units, body.unit_id, unit)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_official_registered(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -517,7 +520,7 @@ class LedgerState:
         posting = Posting(ctx.at, agency.id, body.unit_id, body.position, body.is_head)
         official = Official(st.subject_id, body.full_name, ctx.at, postings=[posting])
         self.journal.set_item(self.registry.officials, st.subject_id, official)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_official_moved(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -530,7 +533,7 @@ class LedgerState:
             )
         posting = Posting(ctx.at, agency.id, body.unit_id, body.position, body.is_head)
         self.journal.append(self._official(st).postings, posting)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _require_registrar_of_officials_agency(self, ctx: _Context) -> None:
         st = ctx.statement
@@ -553,7 +556,7 @@ class LedgerState:
         )
         self.journal.set_item(self.registry.keys, kid, record)
         self.journal.append(self._official(st).key_ids, kid)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_key_revoked(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -570,7 +573,7 @@ class LedgerState:
             st.event_id, parse_instant(body.effective_at), body.reason, ctx.recorded_at
         )
         self.journal.append(self.registry.keys[body.key_id].revocations, revocation)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_competence(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -580,7 +583,7 @@ class LedgerState:
             ctx.at, frozenset(body.procedure_codes), st.type == "competence.granted"
         )
         self.journal.append(self._official(st).competence, change)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _require_grantor(self, ctx: _Context) -> None:
         st = ctx.statement
@@ -611,7 +614,7 @@ class LedgerState:
             self.journal.set_item(reg.delegations_to, body.grantee, [st.event_id])
         else:
             self.journal.append(existing, st.event_id)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_delegation_revoked(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -628,7 +631,7 @@ class LedgerState:
             )
         self._require_grantor(ctx)
         self.journal.set_attr(delegation, "revoked_at", ctx.at)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_calendar_adjusted(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -642,7 +645,7 @@ class LedgerState:
             self.journal.set_item(self.registry.calendar, day, [adjustment])
         else:
             self.journal.append(history, adjustment)
-        return Assessment()
+        return NOTHING_FOUND
 
     # --- matters -------------------------------------------------------------------------
 
@@ -687,7 +690,7 @@ class LedgerState:
         matter = MatterState(st.subject_id, body.agency_id, body.procedure_code, st.actor)
         self.journal.set_item(self.matters, st.subject_id, matter)
         self._record_event(matter, ctx)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_task_assigned(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -850,7 +853,7 @@ class LedgerState:
         if not matter.supplement_pending:
             self.journal.set_attr(matter, "supplement_pending", True)
         self._record_event(matter, ctx)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_supplement_received(self, ctx: _Context) -> Assessment:
         matter = self._matter(ctx)
@@ -861,7 +864,7 @@ class LedgerState:
             )
         self.journal.set_attr(matter, "supplement_pending", False)
         self._record_event(matter, ctx)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_deadline_extended(self, ctx: _Context) -> Assessment:
         matter = self._matter(ctx)
@@ -917,7 +920,7 @@ class LedgerState:
         self._cancel_pending_offer(matter)
         self.journal.set_attr(matter, "closed", True)
         self._record_event(matter, ctx)
-        return Assessment()
+        return NOTHING_FOUND
 
     def _on_correction_recorded(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -941,8 +944,11 @@ class LedgerState:
                 "superior of the author"
             )
         self._record_event(matter, ctx)
-        return Assessment()
+        return NOTHING_FOUND
 
+
+# The type that opens the subject each type belongs to (its kind is checked with the header).
+_OPENING_TYPES = {type_: s.OPENING_TYPES[kind] for type_, kind in s.SUBJECT_KINDS.items()}
 
 # Fields a correction may never change: they carry custody, reply structure and targets.
 _UNCORRECTABLE = s.UNCORRECTABLE_FIELDS | {"target_event_id", "corrections"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal, get_args
@@ -505,19 +505,11 @@ class Statement:
     occurred_at: str
     body: Body
     canonical: bytes
-
-    @property
-    def occurred(self) -> datetime:
-        return parse_instant(self.occurred_at)
-
-    @property
-    def subject_kind(self) -> str:
-        return self.subject.split(":", 1)[0]
-
-    @property
-    def subject_id(self) -> str:
-        """The id after ``kind:`` (``VN`` for the calendar, ``ledger`` for the ledger)."""
-        return self.subject.split(":", 1)[-1]
+    # Derived from the fields above once, when the statement is read (every rule asks):
+    occurred: datetime = field(compare=False, repr=False)  # ``occurred_at`` as an instant
+    subject_kind: str = field(compare=False, repr=False)  # ``matter`` of ``matter:X``
+    # The id after ``kind:`` (``VN`` for the calendar, ``ledger`` for the ledger).
+    subject_id: str = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -576,6 +568,7 @@ def parse_statement(obj: Any, *, prefix: str = "statement") -> Statement:
         _raise_invalid(_format_errors(e, prefix))
         raise AssertionError("unreachable") from None
     body = validate_body(header.type, header.body, prefix=f"{prefix}.body")
+    kind, _, subject_id = header.subject.rpartition(":")
     return Statement(
         event_id=header.event_id,
         type=header.type,
@@ -587,6 +580,9 @@ def parse_statement(obj: Any, *, prefix: str = "statement") -> Statement:
         occurred_at=header.occurred_at,
         body=body,
         canonical=jcs(obj),
+        occurred=parse_instant(header.occurred_at),
+        subject_kind=kind or subject_id,
+        subject_id=subject_id,
     )
 
 
@@ -647,18 +643,23 @@ def trusted_statement(obj: dict[str, Any], canonical: bytes) -> Statement:
     statement's slice of the entry's bytes, not a re-encoding. The audit decodes with
     ``parse_statement``.
     """
-    type_ = obj["type"]
+    type_, subject, occurred_at = obj["type"], obj["subject"], obj["occurred_at"]
+    kind, _, subject_id = subject.rpartition(":")
     return Statement(
         obj["event_id"],
         type_,
-        obj["subject"],
+        subject,
         obj["seq"],
         obj["prev"],
         obj["actor"],
         obj["key"],
-        obj["occurred_at"],
+        occurred_at,
         _TRUSTED_BODIES[type_](obj["body"]),
         canonical,
+        # ``parse_instant`` less its lexical check (made when the entry was appended).
+        datetime.fromisoformat(occurred_at),
+        kind or subject_id,
+        subject_id,
     )
 
 

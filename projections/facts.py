@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from ledger.state import LedgerState
 # Body fields that name a person other than the actor.
 _NAMED = ("to", "assignee", "grantee")
 _REPLIES_TO_OFFER = ("handoff.accepted", "handoff.returned", "handoff.withdrawn")
+_POSTING_TYPES = ("official.registered", "official.moved")
 
 # Registry entries that change what an official may do, and when the change takes effect.
 _RETRO_TYPES = (
@@ -35,7 +37,7 @@ _RETRO_TYPES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MatterEventRow:
     """One statement of a matter, as the ``matters`` projection stores it."""
 
@@ -64,7 +66,7 @@ class MatterEventRow:
         return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TimelineRow:
     """One event an official is party to."""
 
@@ -81,7 +83,7 @@ class TimelineRow:
     recorded_at: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PostingRow:
     official_id: str
     idx: int
@@ -93,7 +95,7 @@ class PostingRow:
     full_name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CalendarRow:
     day: str
     idx: int
@@ -103,7 +105,7 @@ class CalendarRow:
     recorded_at: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RetroRow:
     """A registry change about ``official_id`` taking effect at ``effective_at``."""
 
@@ -114,7 +116,7 @@ class RetroRow:
     type: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EntryFacts:
     """Everything the read models take from one entry."""
 
@@ -131,81 +133,104 @@ def facts_of(verdict: Verdict, state: LedgerState, notification_id: int) -> Entr
     """The rows one admitted entry contributes (``state`` already includes it)."""
     stored, assessment = verdict.entry, verdict.assessment
     st = stored.envelope.statement
+    type_ = st.type
     index = stored.record.index
     recorded_at = stored.recorded_at_text
     body_bytes = statement_body(st.canonical)
-    raw_body: dict[str, Any] = json.loads(body_bytes)
-    body_json = body_bytes.decode()
-    flags = json.dumps(list(assessment.flags))
-    named = next((raw_body[f] for f in _NAMED if f in raw_body), None)
+    raw_body: dict[str, Any] = orjson.loads(body_bytes)
+    flags = _flags_json(assessment.flags)
+    direction = assessment.direction
+    named = None
+    for name in _NAMED:
+        if name in raw_body:
+            named = raw_body[name]
+            break
     requester: str | None = None
     counterpart = named
     matter_id = st.subject_id if st.subject_kind == "matter" else None
-    holder_competence: str | None = None
+    matter_event = None
     if matter_id is not None:
         matter = state.matters[matter_id]
         reply_to = raw_body.get("in_reply_to")
-        if st.type in _REPLIES_TO_OFFER and reply_to in matter.offers:
+        if type_ in _REPLIES_TO_OFFER and reply_to in matter.offers:
             offer = matter.offers[reply_to]
-            counterpart = offer.to if st.type == "handoff.withdrawn" else offer.offerer
-            requester = None if st.type == "handoff.withdrawn" else offer.offerer
-        elif st.type == "consultation.answered" and reply_to in matter.consultations:
+            counterpart = offer.to if type_ == "handoff.withdrawn" else offer.offerer
+            requester = None if type_ == "handoff.withdrawn" else offer.offerer
+        elif type_ == "consultation.answered" and reply_to in matter.consultations:
             requester = counterpart = matter.consultations[reply_to].requester
         new_holder = _new_lead_holder(st, raw_body)
+        holder_competence: str | None = None
         if new_holder is not None:
             holder_competence = state.registry.competence_finding(
                 new_holder, matter.procedure_code, st.occurred
             ).basis
-    competence = assessment.competence
-    matter_event = None
-    if matter_id is not None:
+        competence = assessment.competence
+        # Positional: built once per entry replayed, on the rebuild's hot path.
         matter_event = MatterEventRow(
-            matter_id=matter_id,
-            seq=st.seq,
-            idx=index,
-            event_id=st.event_id,
-            type=st.type,
-            actor=st.actor,
-            occurred_at=st.occurred_at,
-            recorded_at=recorded_at,
-            direction=assessment.direction,
-            flags=flags,
-            competence=None if competence is None else competence.basis,
-            delegation_id=None if competence is None else competence.delegation_id,
-            counterpart=counterpart,
-            holder_competence=holder_competence,
-            body=body_json,
-        )
-
-    def row(official: str, role: str, other: str | None) -> TimelineRow:
-        return TimelineRow(
-            official,
+            matter_id,
+            st.seq,
             index,
             st.event_id,
-            matter_id,
-            st.type,
-            role,
-            other,
-            assessment.direction,
-            flags,
+            type_,
+            st.actor,
             st.occurred_at,
             recorded_at,
+            direction,
+            flags,
+            None if competence is None else competence.basis,
+            None if competence is None else competence.delegation_id,
+            counterpart,
+            holder_competence,
+            body_bytes.decode(),
         )
-
-    timeline = [row(st.actor, "actor", counterpart)]
-    if named is not None and named != st.actor:
-        timeline.append(row(named, "addressee", st.actor))
-    if requester is not None and requester != st.actor:
-        timeline.append(row(requester, "requester", st.actor))
+    actor, event_id, occurred_at = st.actor, st.event_id, st.occurred_at
+    timeline = [
+        TimelineRow(
+            actor,
+            index,
+            event_id,
+            matter_id,
+            type_,
+            "actor",
+            counterpart,
+            direction,
+            flags,
+            occurred_at,
+            recorded_at,
+        )
+    ]
+    for official, role in ((named, "addressee"), (requester, "requester")):
+        if official is not None and official != actor:
+            timeline.append(
+                TimelineRow(
+                    official,
+                    index,
+                    event_id,
+                    matter_id,
+                    type_,
+                    role,
+                    actor,
+                    direction,
+                    flags,
+                    occurred_at,
+                    recorded_at,
+                )
+            )
     return EntryFacts(
-        index=index,
-        notification_id=notification_id,
-        matter_event=matter_event,
-        timeline=tuple(timeline),
-        postings=_postings(st, state, index),
-        calendar=_calendar(st, raw_body, index, recorded_at),
-        retro=_retro(st, raw_body, index, state),
+        index,
+        notification_id,
+        matter_event,
+        tuple(timeline),
+        _postings(st, state, index) if type_ in _POSTING_TYPES else (),
+        _calendar(st, raw_body, index, recorded_at),
+        _retro(st, raw_body, index, state) if type_ in _RETRO_TYPES else (),
     )
+
+
+@lru_cache(maxsize=1024)
+def _flags_json(flags: tuple[str, ...]) -> str:
+    """A JSON array of flags; the few combinations that occur are each encoded once."""
+    return json.dumps(list(flags))
 
 
 def _new_lead_holder(st: s.Statement, body: dict[str, Any]) -> str | None:
@@ -219,7 +244,7 @@ def _new_lead_holder(st: s.Statement, body: dict[str, Any]) -> str | None:
 
 
 def _postings(st: s.Statement, state: LedgerState, index: int) -> tuple[PostingRow, ...]:
-    if st.type not in ("official.registered", "official.moved"):
+    if st.type not in _POSTING_TYPES:
         return ()
     official = state.registry.officials[st.subject_id]
     posting = official.postings[-1]

@@ -9,8 +9,9 @@ what depends on the clock is computed when read.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -34,16 +35,17 @@ CUSTODY_COLUMNS = (
 )
 
 
-_NAMES: dict[type, tuple[str, ...]] = {}
+_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
 
 def _row(obj: Any) -> tuple[Any, ...]:
     """A dataclass's fields as a tuple, shallowly (``astuple`` deep-copies every value)."""
     cls = type(obj)
-    names = _NAMES.get(cls)
-    if names is None:
-        names = _NAMES[cls] = tuple(f.name for f in fields(cls))
-    return tuple(getattr(obj, name) for name in names)
+    getter = _GETTERS.get(cls)
+    if getter is None:
+        # One C call per row (every row of a rebuild goes through here).
+        getter = _GETTERS[cls] = attrgetter(*(f.name for f in fields(cls)))
+    return getter(obj)
 
 
 def _placeholders(columns: str) -> str:

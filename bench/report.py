@@ -369,7 +369,7 @@ def _ingest_section(results: dict[str, Any], ratio: dict[str, float | None]) -> 
         f"Raw Ed25519 verify (`cryptography`): one core "
         f"{show(base.get('verify_one_core_per_s'), '/s')}, all cores "
         f"({base.get('verify_processes')} processes) "
-        f"{show(base.get('verify_all_cores_per_s'), '/s')}.",
+        f"{show(base.get('verify_all_cores_per_s'), '/s')}" + _baseline_runs(base) + ".",
         "",
     ]
     for backend, title in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
@@ -424,6 +424,18 @@ def _ingest_section(results: dict[str, Any], ratio: dict[str, float | None]) -> 
             "",
         ]
     return lines
+
+
+def _baseline_runs(base: dict[str, Any]) -> str:
+    runs = [
+        f"{when} {show(run.get('verify_one_core_per_s'), '/s')} and "
+        f"{show(run.get('verify_all_cores_per_s'), '/s')}"
+        for when, run in base.items()
+        if isinstance(run, dict) and "verify_one_core_per_s" in run
+    ]
+    return (
+        f" (the higher of two runs — {'; '.join(runs)} — used in ratios)" if len(runs) > 1 else ""
+    )
 
 
 def _rebuild_section(results: dict[str, Any], ratio: dict[str, float | None]) -> list[str]:

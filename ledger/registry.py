@@ -251,7 +251,11 @@ class Registry:
         """X ≠ Y and X heads Y's unit or an ancestor of it, in Y's agency (DESIGN §6)."""
         if superior == of:
             return False
-        above, below = self.posting(superior, moment), self.posting(of, moment)
+        return self._heads(self.posting(superior, moment), self.posting(of, moment))
+
+    def _heads(self, above: Posting | None, below: Posting | None) -> bool:
+        """Whether the holder of posting ``above`` is a superior of the holder of ``below``
+        (two different people)."""
         if above is None or below is None or not above.is_head:
             return False
         if above.agency_id != below.agency_id:
@@ -277,16 +281,17 @@ class Registry:
 
     def direction(self, actor: str, to: str, moment: datetime) -> Direction:
         """``up``, ``down``, ``lateral``, ``up_external`` or ``external``, checked in that order."""
-        if self.is_superior(to, actor, moment):
-            return "up"
-        if self.is_superior(actor, to, moment):
-            return "down"
         mine, theirs = self.posting(actor, moment), self.posting(to, moment)
+        if actor != to:
+            if self._heads(theirs, mine):
+                return "up"
+            if self._heads(mine, theirs):
+                return "down"
         if mine is None or theirs is None:
             return "external"
         if mine.agency_id == theirs.agency_id:
             return "lateral"
-        if theirs.agency_id in set(self.agency_ancestors(mine.agency_id)):
+        if theirs.agency_id in self.agency_ancestors(mine.agency_id):
             return "up_external"
         return "external"
 

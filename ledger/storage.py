@@ -119,17 +119,23 @@ class WriteSession(Protocol):
 Builder = Callable[[WriteSession], Sequence[NewEntry]]
 
 
-def _record(row: Any) -> LogRecord:
-    return LogRecord(
-        index=row["log_index"],
-        event_id=row["event_id"],
-        subject=row["subject"],
-        seq=row["seq"],
-        leaf_hash=bytes(row["leaf_hash"]),
-        envelope_hash=bytes(row["envelope_hash"]),
-        recorded_at=row["recorded_at"],
-        entry=bytes(row["state"]),
+def _numbered(row: Any) -> tuple[int, LogRecord]:
+    """A row of ``SELECT {_COLUMNS}, e.state``: its notification id and its record.
+
+    By position, not by name (every replayed entry comes through here, and a lookup by
+    name costs more than the rest): a ``sqlite3.Row`` is a sequence, a psycopg dict row
+    keeps the query's column order in ``values()``.
+    """
+    values = row.values() if isinstance(row, dict) else row
+    index, notification_id, event_id, subject, seq, leaf, envelope, recorded_at, state = values
+    record = LogRecord(
+        index, event_id, subject, seq, bytes(leaf), bytes(envelope), recorded_at, bytes(state)
     )
+    return int(notification_id), record
+
+
+def _record(row: Any) -> LogRecord:
+    return _numbered(row)[1]
 
 
 class _Session:
@@ -368,10 +374,7 @@ class LedgerRecorder(ApplicationRecorder):
 
     def numbered_records(self, start: int, end: int) -> list[tuple[int, LogRecord]]:
         """Entries with ``start ≤ index < end`` and their library notification ids."""
-        return [
-            (int(r["notification_id"]), _record(r))
-            for r in self._read(self.sql_range, (start, end))
-        ]
+        return [_numbered(r) for r in self._read(self.sql_range, (start, end))]
 
     def index_recorded_by(self, recorded_at: str) -> int:
         """The last index recorded at or before ``recorded_at`` (-1 for none)."""

@@ -15,13 +15,14 @@ against the registry as of the new entry's index, re-verifying only if the key c
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
@@ -120,6 +121,25 @@ class Receipt:
             signed_entry_timestamp=promise,
         )
 
+    @classmethod
+    def of_many(cls, records: Sequence[LogRecord], log: TransparencyLog | None) -> list[Receipt]:
+        """Receipts of a batch, their promises signed on every core (``cryptography``
+        releases the GIL while signing): one in seven seconds of a batch went to signing."""
+        if log is None or log.log_key is None or len(records) < 2:
+            return [cls.of(record, log) for record in records]
+        unsigned = [cls.of(record) for record in records]
+        jobs = [(r.event_id, r.index, r.leaf_hash, r.recorded_at) for r in unsigned]
+        chunks = _chunks(jobs)
+        signed = [
+            promise
+            for promises in _pool().map(lambda chunk: log.signed_entry_timestamps(chunk), chunks)
+            for promise in promises
+        ]
+        return [
+            dataclasses.replace(receipt, signed_entry_timestamp=promise)
+            for receipt, promise in zip(unsigned, signed, strict=True)
+        ]
+
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "event_id": self.event_id,
@@ -180,7 +200,6 @@ _VERIFY_POOL: ThreadPoolExecutor | None = None
 def preverify_many(registry: Registry, envelopes: Sequence[Envelope | None]) -> dict[str, bytes]:
     """Verify signatures with the keys this process knows, on every core (``cryptography``
     releases the GIL while verifying); envelope hash -> the public key that verified it."""
-    global _VERIFY_POOL
     jobs: list[tuple[str, bytes, bytes, bytes]] = []
     for env in envelopes:
         if env is None:
@@ -191,14 +210,27 @@ def preverify_many(registry: Registry, envelopes: Sequence[Envelope | None]) -> 
             jobs.append((env.hash, key.public_key, message, env.signature_bytes))
     if len(jobs) < 2:  # no pool for one envelope: a thread hop costs more than it saves
         return _verify_chunk(jobs)
-    if _VERIFY_POOL is None:
-        _VERIFY_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
-    chunk = max(1, len(jobs) // ((os.cpu_count() or 2) * 4))
-    chunks = [jobs[i : i + chunk] for i in range(0, len(jobs), chunk)]
     verified: dict[str, bytes] = {}
-    for results in _VERIFY_POOL.map(_verify_chunk, chunks):
+    for results in _pool().map(_verify_chunk, _chunks(jobs)):
         verified.update(results)
     return verified
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for Ed25519 work, one per core."""
+    global _VERIFY_POOL
+    if _VERIFY_POOL is None:
+        _VERIFY_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
+    return _VERIFY_POOL
+
+
+T = TypeVar("T")
+
+
+def _chunks(jobs: Sequence[T]) -> list[Sequence[T]]:
+    """Four chunks per core: even shares, and order kept for callers that zip results."""
+    size = max(1, len(jobs) // ((os.cpu_count() or 2) * 4))
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
 
 
 def _checked_against(verified: dict[str, bytes]) -> SignatureCheck:
@@ -399,8 +431,10 @@ class Ledger(Application[str]):
         records = self._store(build)
         assert final is not None
         receipts = {
-            i: Receipt.of(record, self.transparency)
-            for (i, _), record in zip(final.admitted, records, strict=True)
+            i: receipt
+            for (i, _), receipt in zip(
+                final.admitted, Receipt.of_many(records, self.transparency), strict=True
+            )
         }
         outcomes: list[BatchOutcome] = []
         for i in range(n):

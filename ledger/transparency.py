@@ -244,6 +244,10 @@ class TransparencyLog:
         message = receipt_message(self.origin, event_id, index, leaf_hash, recorded_at)
         return b64encode(self._key().sign(message))
 
+    def signed_entry_timestamps(self, receipts: Sequence[tuple[str, int, str, str]]) -> list[str]:
+        """``signed_entry_timestamp`` of each (event_id, index, leaf_hash, recorded_at)."""
+        return [self.signed_entry_timestamp(*receipt) for receipt in receipts]
+
     def attest_head(self, subject: str, tree_size: int | None = None) -> dict[str, Any]:
         """The subject's last statement at a checkpoint's size (default: the latest), signed."""
         size = self._proof_size(tree_size)

@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,11 @@ from ledger.crypto import SigningKey
 from ledger.note import format_vkey
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-FORMAT = 1  # bump when the history below changes, so stale caches are not reused
+FORMAT = 2  # bump when the history below changes, so stale caches are not reused
 ORIGIN = "bench.example/replay"
 EPOCH = "2020-01-01T00:00:00+07:00"
 START = datetime(2024, 1, 1, 1, 0, tzinfo=UTC)
+ICT = timezone(timedelta(hours=7))
 CODES = ("1.004227", "1.001234", "2.000889")
 OPEN_MATTERS = 400
 BATCH = 1000
@@ -106,7 +107,8 @@ class History:
             actor=actor,
             key=key,
             body=body,
-            occurred_at=self.clock.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            # Agencies' systems sign in Vietnam's time, as DESIGN's examples do.
+            occurred_at=self.clock.astimezone(ICT).isoformat(timespec="seconds"),
         )
         self.pending.append(env)
         if len(self.pending) >= BATCH:
@@ -309,8 +311,10 @@ class History:
             self.send(m, "supplement.requested", c, {"items": ["Bản sao giấy tờ tùy thân"]})
             m.paused = True
         elif roll < 0.69:
-            due = (self.clock + timedelta(days=rng.choice((2, 6, 20)))).isoformat(
-                timespec="seconds"
+            due = (
+                (self.clock + timedelta(days=rng.choice((2, 6, 20))))
+                .astimezone(ICT)
+                .isoformat(timespec="seconds")
             )
             self.send(m, "deadline.extended", c, {"new_due_at": due, "reason": "Phức tạp"})
         elif roll < 0.85:

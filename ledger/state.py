@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Annotated, Any
 
@@ -262,7 +262,7 @@ class LedgerState:
                     public_key=public_key,
                     holder=root.id,
                     capacity="root",
-                    valid_from=parse_instant(root.valid_from) if root.valid_from else st.occurred,
+                    valid_from=_instant(root.valid_from) if root.valid_from else st.occurred,
                 )
         return None
 
@@ -398,7 +398,7 @@ class LedgerState:
     ) -> None:
         public_key = b64decode_canonical(public_key_b64)
         kid = key_id(public_key)
-        start = parse_instant(valid_from) if valid_from else ctx.at
+        start = _instant(valid_from) if valid_from else ctx.at
         self.journal.set_item(self.registry.roots, root_id, Root(root_id, full_name, kid))
         self.journal.set_item(
             self.registry.keys,
@@ -462,7 +462,7 @@ class LedgerState:
         if not self._is_root(ctx):
             raise NotPermitted("registrar.appointed must be signed by a root")
         kid = key_id(public_key)
-        start = parse_instant(body.valid_from)
+        start = _instant(body.valid_from)
         self.journal.set_item(
             reg.keys,
             kid,
@@ -552,7 +552,7 @@ class LedgerState:
         self._require_registrar_of_officials_agency(ctx)
         kid = key_id(public_key)
         record = KeyRecord(
-            kid, public_key, st.subject_id, "official", parse_instant(body.valid_from)
+            kid, public_key, st.subject_id, "official", _instant(body.valid_from)
         )
         self.journal.set_item(self.registry.keys, kid, record)
         self.journal.append(self._official(st).key_ids, kid)
@@ -570,7 +570,7 @@ class LedgerState:
         if not is_self:
             self._require_registrar_of_officials_agency(ctx)
         revocation = Revocation(
-            st.event_id, parse_instant(body.effective_at), body.reason, ctx.recorded_at
+            st.event_id, _instant(body.effective_at), body.reason, ctx.recorded_at
         )
         self.journal.append(self.registry.keys[body.key_id].revocations, revocation)
         return NOTHING_FOUND
@@ -594,7 +594,7 @@ class LedgerState:
         st, body = ctx.statement, ctx.statement.body
         assert isinstance(body, s.DelegationGranted)
         self._addressees(ctx)
-        if parse_instant(body.valid_until) <= parse_instant(body.valid_from):
+        if _instant(body.valid_until) <= _instant(body.valid_from):
             raise InvalidStatement("statement.body.valid_until must be after valid_from")
         self._require_grantor(ctx)
         delegation = Delegation(
@@ -603,8 +603,8 @@ class LedgerState:
             body.grantee,
             body.kind,
             frozenset(body.procedure_codes),
-            parse_instant(body.valid_from),
-            parse_instant(body.valid_until),
+            _instant(body.valid_from),
+            _instant(body.valid_until),
             body.instrument_no,
         )
         reg = self.registry
@@ -987,6 +987,13 @@ def _check_corrections(target_type: str, corrections: dict[str, Any]) -> None:
         except ValidationError as e:
             message = e.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
             raise InvalidStatement(f"{where}: {message}", field=where) from None
+
+
+def _instant(text: str) -> datetime:
+    """An instant of a statement's body, in UTC like every instant the state keeps: aware
+    datetimes compare ~15 times faster when they share their ``tzinfo`` (and +07:00 parsed
+    twice is two ``tzinfo`` objects), and the rules compare instants all the time."""
+    return parse_instant(text).astimezone(UTC)
 
 
 def _minutes(delta: timedelta) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
@@ -506,7 +506,7 @@ class Statement:
     body: Body
     canonical: bytes
     # Derived from the fields above once, when the statement is read (every rule asks):
-    occurred: datetime = field(compare=False, repr=False)  # ``occurred_at`` as an instant
+    occurred: datetime = field(compare=False, repr=False)  # ``occurred_at``, in UTC
     subject_kind: str = field(compare=False, repr=False)  # ``matter`` of ``matter:X``
     # The id after ``kind:`` (``VN`` for the calendar, ``ledger`` for the ledger).
     subject_id: str = field(compare=False, repr=False)
@@ -580,7 +580,7 @@ def parse_statement(obj: Any, *, prefix: str = "statement") -> Statement:
         occurred_at=header.occurred_at,
         body=body,
         canonical=jcs(obj),
-        occurred=parse_instant(header.occurred_at),
+        occurred=parse_instant(header.occurred_at).astimezone(UTC),
         subject_kind=kind or subject_id,
         subject_id=subject_id,
     )
@@ -657,7 +657,7 @@ def trusted_statement(obj: dict[str, Any], canonical: bytes) -> Statement:
         _TRUSTED_BODIES[type_](obj["body"]),
         canonical,
         # ``parse_instant`` less its lexical check (made when the entry was appended).
-        datetime.fromisoformat(occurred_at),
+        datetime.fromisoformat(occurred_at).astimezone(UTC),
         kind or subject_id,
         subject_id,
     )

@@ -551,9 +551,7 @@ class LedgerState:
         public_key = self._require_unused_key(body.public_key, "public_key")
         self._require_registrar_of_officials_agency(ctx)
         kid = key_id(public_key)
-        record = KeyRecord(
-            kid, public_key, st.subject_id, "official", _instant(body.valid_from)
-        )
+        record = KeyRecord(kid, public_key, st.subject_id, "official", _instant(body.valid_from))
         self.journal.set_item(self.registry.keys, kid, record)
         self.journal.append(self._official(st).key_ids, kid)
         return NOTHING_FOUND

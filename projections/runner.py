@@ -3,11 +3,11 @@
 Each entry is admitted again into a ``LedgerState`` (``apply_trusted``: bytes and
 signatures the log accepted are not re-checked; ``ledgerctl verify`` re-checks them) to
 learn what the registry said at its ``occurred_at`` — direction, competence findings,
-flags — and the facts go to every view whose position is before it. At start-up the state is rebuilt by replaying the log up to
-the lowest view position. The library's SQLite recorder has no subscriptions, so on SQLite
-the runner polls; on PostgreSQL it LISTENs on the channel the library NOTIFYs on, with a
-watchdog timeout so a lost notification (eventsourcing issue #305) costs at most one
-interval, never a stalled projection.
+flags — and the facts go to every view whose position is before it. At start-up the state
+is rebuilt by replaying the log up to the lowest view position. The library's SQLite
+recorder has no subscriptions, so on SQLite the runner polls; on PostgreSQL it LISTENs on
+the channel the library NOTIFYs on, with a watchdog timeout so a lost notification
+(eventsourcing issue #305) costs at most one interval, never a stalled projection.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from ledger.errors import (
     ProblemError,
 )
 from ledger.registry import KeyRecord, Registry
-from ledger.replay import apply_trusted, verify_signature
+from ledger.replay import apply_trusted, collector_paused, verify_signature
 from ledger.state import Assessment, Authorizer, LedgerState, SignatureCheck, TimeRules
 from ledger.statements import Envelope, parse_envelope
 from ledger.storage import LedgerRecorder, LogRecord, NewEntry, WriteSession, library_environment
@@ -508,7 +508,7 @@ class Ledger(Application[str]):
 
     def warm_up(self) -> None:
         """Replay stored entries into the in-memory state (at start-up, outside the lock)."""
-        with self._write_lock:
+        with self._write_lock, collector_paused():
             for record in self.recorder.iter_records(self._state.last_index + 1):
                 self._apply_stored(record)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 
-from ledger.replay import apply_trusted
+from ledger.replay import apply_trusted, collector_paused
 from ledger.state import LedgerState, TimeRules
 from ledger.storage import LedgerRecorder, LogRecord, PostgresLedgerRecorder
 from projections.facts import EntryFacts, facts_of
@@ -270,7 +270,8 @@ def rebuild(
         runner = ProjectionRunner(
             recorder, ledger_url, names=[name], time_rules=time_rules, databases={name: fresh}
         )
-        entries = runner.catch_up(progress)
+        with collector_paused():
+            entries = runner.catch_up(progress)
     except BaseException:
         discard(fresh)
         raise

@@ -129,8 +129,16 @@ class EntryFacts:
     retro: tuple[RetroRow, ...]
 
 
-def facts_of(verdict: Verdict, state: LedgerState, notification_id: int) -> EntryFacts:
-    """The rows one admitted entry contributes (``state`` already includes it)."""
+# The parts of ``EntryFacts`` a view may ask for (``ReadModel.facts``).
+PARTS = frozenset({"matter_event", "timeline", "postings", "calendar", "retro"})
+
+
+def facts_of(
+    verdict: Verdict, state: LedgerState, notification_id: int, parts: frozenset[str] = PARTS
+) -> EntryFacts:
+    """The rows one admitted entry contributes (``state`` already includes it); only the
+    ``parts`` asked for are built, the others are left empty (a rebuild of one view builds
+    only that view's rows)."""
     stored, assessment = verdict.entry, verdict.assessment
     st = stored.envelope.statement
     type_ = st.type
@@ -158,6 +166,7 @@ def facts_of(verdict: Verdict, state: LedgerState, notification_id: int) -> Entr
             requester = None if type_ == "handoff.withdrawn" else offer.offerer
         elif type_ == "consultation.answered" and reply_to in matter.consultations:
             requester = counterpart = matter.consultations[reply_to].requester
+    if matter_id is not None and "matter_event" in parts:
         new_holder = _new_lead_holder(st, raw_body)
         holder_competence: str | None = None
         if new_holder is not None:
@@ -183,47 +192,50 @@ def facts_of(verdict: Verdict, state: LedgerState, notification_id: int) -> Entr
             holder_competence,
             body_bytes.decode(),
         )
-    actor, event_id, occurred_at = st.actor, st.event_id, st.occurred_at
-    timeline = [
-        TimelineRow(
-            actor,
-            index,
-            event_id,
-            matter_id,
-            type_,
-            "actor",
-            counterpart,
-            direction,
-            flags,
-            occurred_at,
-            recorded_at,
-        )
-    ]
-    for official, role in ((named, "addressee"), (requester, "requester")):
-        if official is not None and official != actor:
-            timeline.append(
-                TimelineRow(
-                    official,
-                    index,
-                    event_id,
-                    matter_id,
-                    type_,
-                    role,
-                    actor,
-                    direction,
-                    flags,
-                    occurred_at,
-                    recorded_at,
-                )
+    timeline: tuple[TimelineRow, ...] = ()
+    if "timeline" in parts:
+        actor, event_id, occurred_at = st.actor, st.event_id, st.occurred_at
+        rows = [
+            TimelineRow(
+                actor,
+                index,
+                event_id,
+                matter_id,
+                type_,
+                "actor",
+                counterpart,
+                direction,
+                flags,
+                occurred_at,
+                recorded_at,
             )
+        ]
+        for official, role in ((named, "addressee"), (requester, "requester")):
+            if official is not None and official != actor:
+                rows.append(
+                    TimelineRow(
+                        official,
+                        index,
+                        event_id,
+                        matter_id,
+                        type_,
+                        role,
+                        actor,
+                        direction,
+                        flags,
+                        occurred_at,
+                        recorded_at,
+                    )
+                )
+        timeline = tuple(rows)
     return EntryFacts(
         index,
         notification_id,
         matter_event,
-        tuple(timeline),
-        _postings(st, state, index) if type_ in _POSTING_TYPES else (),
-        _calendar(st, raw_body, index, recorded_at),
-        _retro(st, raw_body, index, state) if type_ in _RETRO_TYPES else (),
+        timeline,
+        _postings(st, state, index) if "postings" in parts and type_ in _POSTING_TYPES else (),
+        _calendar(st, raw_body, index, recorded_at) if "calendar" in parts else None,
+        _retro(st, raw_body, index, state) if "retro" in parts and type_ in _RETRO_TYPES else (),
     )
 
 

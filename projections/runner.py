@@ -71,6 +71,7 @@ class ProjectionRunner:
         if unknown:
             raise ValueError(f"unknown projection(s) {sorted(unknown)}; known: {sorted(VIEWS)}")
         self.time_rules = time_rules
+        self.parts = frozenset[str]().union(*(VIEWS[name].facts for name in self.names))
         self.page = page
         self.poll = poll
         self.watchdog = watchdog
@@ -130,7 +131,7 @@ class ProjectionRunner:
             page: list[EntryFacts] = []
             for notification_id, record in batch:
                 verdict = apply_trusted(self.state, record)
-                page.append(facts_of(verdict, self.state, notification_id))
+                page.append(facts_of(verdict, self.state, notification_id, self.parts))
             for view in self.views.values():
                 view.process_page(page)
         except Resync as e:

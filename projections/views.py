@@ -18,7 +18,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
 from projections import custody
-from projections.facts import EntryFacts, MatterEventRow
+from projections.facts import PARTS, EntryFacts, MatterEventRow
 from projections.store import Position, ProjectionDB
 
 MATTER_EVENT_COLUMNS = (
@@ -57,6 +57,7 @@ class ReadModel(Projection[TrackingRecorder]):
 
     name: str = ""
     ddl: ClassVar[tuple[str, ...]] = ()
+    facts: ClassVar[frozenset[str]] = PARTS  # the parts of ``EntryFacts`` ``write`` reads
 
     def __init__(self, db: ProjectionDB) -> None:
         super().__init__(db.recorder)
@@ -92,6 +93,7 @@ class MattersView(ReadModel):
     """Every matter statement with its findings, and the registry facts reads need."""
 
     name = "matters"
+    facts = frozenset({"matter_event", "postings", "calendar", "retro"})
     ddl = (
         "CREATE TABLE IF NOT EXISTS matter_events (matter_id TEXT NOT NULL, seq BIGINT NOT NULL, "
         "idx BIGINT NOT NULL, event_id TEXT NOT NULL, type TEXT NOT NULL, actor TEXT NOT NULL, "
@@ -169,6 +171,7 @@ class TimelineView(ReadModel):
     """One row per event an official is party to (DESIGN §7)."""
 
     name = "timeline"
+    facts = frozenset({"timeline"})
     ddl = (
         "CREATE TABLE IF NOT EXISTS timeline (official_id TEXT NOT NULL, idx BIGINT NOT NULL, "
         "event_id TEXT NOT NULL, matter_id TEXT, type TEXT NOT NULL, role TEXT NOT NULL, "
@@ -192,6 +195,7 @@ class CustodyView(ReadModel):
     """Custody intervals; the open ones are kept in memory between pages."""
 
     name = "custody"
+    facts = frozenset({"matter_event"})
     ddl = (
         "CREATE TABLE IF NOT EXISTS custody (matter_id TEXT NOT NULL, official_id TEXT NOT NULL, "
         "role TEXT NOT NULL, from_at TEXT NOT NULL, started_by TEXT NOT NULL, "

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from sys import intern
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
@@ -103,6 +104,9 @@ class Consultation:
     pending: bool = True
 
 
+# What the state keeps of every matter statement, for as long as the process runs: the
+# names in it (officials, types, agencies, procedure codes) are few and repeated, so they
+# are kept once each (``sys.intern``) rather than once per statement.
 @dataclass(slots=True)
 class MatterState:
     matter_id: str
@@ -658,7 +662,7 @@ class LedgerState:
 
     def _record_event(self, matter: MatterState, ctx: _Context) -> None:
         st = ctx.statement
-        self.journal.set_item(matter.events, st.event_id, (st.actor, st.type))
+        self.journal.set_item(matter.events, st.event_id, (intern(st.actor), intern(st.type)))
 
     def _escalation_flags(
         self, matter: MatterState, ctx: _Context, direction: Direction, to: str
@@ -685,7 +689,9 @@ class LedgerState:
                 f"matter.opened must be signed by an official of {body.agency_id} at "
                 f"{st.occurred_at}"
             )
-        matter = MatterState(st.subject_id, body.agency_id, body.procedure_code, st.actor)
+        matter = MatterState(
+            st.subject_id, intern(body.agency_id), intern(body.procedure_code), intern(st.actor)
+        )
         self.journal.set_item(self.matters, st.subject_id, matter)
         self._record_event(matter, ctx)
         return NOTHING_FOUND
@@ -720,9 +726,9 @@ class LedgerState:
             )
         if body.role == "lead":
             self._cancel_pending_offer(matter)
-            self.journal.set_attr(matter, "custodian", body.assignee)
+            self.journal.set_attr(matter, "custodian", intern(body.assignee))
         elif body.assignee not in matter.support:
-            self.journal.set_attr(matter, "support", matter.support | {body.assignee})
+            self.journal.set_attr(matter, "support", matter.support | {intern(body.assignee)})
         self._record_event(matter, ctx)
         return Assessment(direction=reg.direction(actor, body.assignee, at))
 
@@ -771,7 +777,7 @@ class LedgerState:
             )
         direction = self.registry.direction(st.actor, body.to, ctx.at)
         flags, finding = self._escalation_flags(matter, ctx, direction, body.to)
-        offer = Offer(st.event_id, st.actor, body.to, direction)
+        offer = Offer(st.event_id, intern(st.actor), intern(body.to), direction)
         self.journal.set_item(matter.offers, st.event_id, offer)
         self.journal.set_attr(matter, "pending_offer", st.event_id)
         self._record_event(matter, ctx)
@@ -819,7 +825,7 @@ class LedgerState:
         self._require_custodian(matter, ctx, or_support=True)
         direction = self.registry.direction(st.actor, body.to, ctx.at)
         flags, finding = self._escalation_flags(matter, ctx, direction, body.to)
-        consultation = Consultation(st.event_id, st.actor, body.to, direction)
+        consultation = Consultation(st.event_id, intern(st.actor), intern(body.to), direction)
         self.journal.set_item(matter.consultations, st.event_id, consultation)
         self._record_event(matter, ctx)
         return Assessment(direction, flags, finding)

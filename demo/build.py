@@ -8,11 +8,12 @@ is integrated and the projections catch up, so ``ledgerctl serve`` answers at on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -82,6 +83,17 @@ def plan(seed: int, start: date, matters: int) -> tuple[Story, list[Submission]]
     story.plant()
     story.write_matters(matters)
     return story, story.out
+
+
+@contextlib.contextmanager
+def _quieted(logger_name: str) -> Iterator[None]:
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def genesis_event_id(seed: int) -> str:
@@ -186,9 +198,10 @@ def build(
             f.write(inspector + "\n")
 
         app = create_app(settings, ledger_=ledger, integrate=False, project=False)
-        logging.getLogger("ledger.access").setLevel(logging.WARNING)  # one line per batch is noise
         done = 0
-        with TestClient(app, raise_server_exceptions=True) as http:
+        # One access line per batch is noise here; the logger is the process's, so it is
+        # quieted only while the demo sends, then left as it was.
+        with _quieted("ledger.access"), TestClient(app, raise_server_exceptions=True) as http:
             registry, matters_part = (
                 submissions[: story.registry_end],
                 submissions[story.registry_end :],

@@ -4,6 +4,7 @@ and its evidence verifies offline."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -126,3 +127,7 @@ def test_building_over_an_existing_ledger_is_refused_and_changes_nothing(demo: D
         build(demo.settings, matters=5, seed=SEED)
     assert demo.ledger.size() == size
     assert database.stat().st_size == before
+
+
+def test_building_the_demo_leaves_the_processs_access_log_on(demo: Demo) -> None:
+    assert logging.getLogger("ledger.access").isEnabledFor(logging.INFO)

@@ -9,9 +9,11 @@ is integrated and the projections catch up, so ``ledgerctl serve`` answers at on
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -97,9 +99,6 @@ def _quieted(logger_name: str) -> Iterator[None]:
 
 
 def genesis_event_id(seed: int) -> str:
-    import hashlib
-    import uuid
-
     digest = hashlib.sha256(f"al-demo-genesis/{seed}".encode()).digest()
     return str(uuid.UUID(bytes=digest[:16], version=4))
 

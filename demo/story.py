@@ -408,12 +408,11 @@ class Matter:
 
     # --- steps -------------------------------------------------------------------------
 
-    def handoff(self, frm: Person, to: Person, reason: str, *, accept_after: float) -> bool:
-        """An offer and its answer; True when accepted (custody moved)."""
+    def handoff(self, frm: Person, to: Person, reason: str, *, accept_after: float) -> None:
+        """An offer and its acceptance: custody moves to ``to``."""
         offer = self.emit(frm, "handoff.offered", {"to": to.id, "reason": reason})
         self.emit(to, "handoff.accepted", {"in_reply_to": offer}, accept_after)
         self.custodian = to
-        return True
 
     def returned(self, frm: Person, to: Person, reason: str, why: str, note: str) -> None:
         offer = self.emit(frm, "handoff.offered", {"to": to.id, "reason": reason})
@@ -640,7 +639,7 @@ class Matter:
                 for p in r.people.values()
                 if p.agency_id == holder.agency_id
                 and p.unit_id != holder.unit_id
-                and (p.is_head or "deputy" in p.position.lower() or p.position.startswith("Phó"))
+                and (p.is_head or p.position.startswith("Phó"))
                 and p.unit_id != "mot-cua"
             ]
             if colleagues:

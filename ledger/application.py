@@ -132,7 +132,7 @@ class Receipt:
         chunks = _chunks(jobs)
         signed = [
             promise
-            for promises in _pool().map(lambda chunk: log.signed_entry_timestamps(chunk), chunks)
+            for promises in _pool().map(log.signed_entry_timestamps, chunks)
             for promise in promises
         ]
         return [

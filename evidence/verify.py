@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from evidence.derive import Failure, admit_all, entry_record, rendering, where
+from evidence.derive import Failure, admit_all, entry_record, where
+from evidence.v1.rendering import rendering as rendering_v1
 from ledger.canonical import jcs, split_entry
 from ledger.crypto import b64decode_canonical, verify_ed25519
 from ledger.entries import leaf_hash
@@ -28,7 +29,9 @@ from ledger.state import TimeRules
 from ledger.times import parse_instant
 from ledger.transparency import head_message, manifest_message
 
-SUPPORTED_VERSIONS = (1,)
+# How each bundle version's rendering is derived: every version ever issued keeps its own.
+RENDERINGS = {1: rendering_v1}
+SUPPORTED_VERSIONS = tuple(RENDERINGS)
 
 
 @dataclass
@@ -308,7 +311,8 @@ def _rendering(bundle: dict[str, Any], derived: Any, report: Report) -> None:
         report.fail(
             "rendering", "rendering.matters", f"{matters} is not the scope's {expected_ids}"
         )
-    again = json.loads(jcs(rendering(derived, expected_ids, evaluated_at)))
+    derive = RENDERINGS[int(bundle["bundle_version"])]
+    again = json.loads(jcs(derive(derived, expected_ids, evaluated_at)))
     for path, want, got in _differences("rendering", again, given):
         report.fail(
             "rendering",

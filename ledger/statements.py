@@ -300,6 +300,9 @@ class ConsultationRequested(Body):
     question: Text
     proposed_position: Text | None = None
     reply_due_at: Instant | None = None
+    # v4: the legal basis that obliges this consultation; such a consultation is no
+    # escalation (indicator 1 leaves it out).
+    required_by: Text | None = None
 
 
 class ConsultationAnswered(Body):

@@ -14,7 +14,7 @@ from api.auth import make_rate_limiter
 from api.observability import AccessLog, configure_logging
 from api.routes import events, evidence, health, log, reads, subjects, tokens
 from ledger.application import Ledger
-from ledger.datadir import open_ledger, time_rules
+from ledger.datadir import open_ledger
 from ledger.settings import Settings
 from ledger.tokens import TokenStore
 from projections.reads import ReadModels
@@ -61,7 +61,6 @@ def create_app(
             runner = ProjectionRunner(
                 the_ledger.recorder,
                 the_ledger.database_url,
-                time_rules=time_rules(settings),
                 poll=settings.projection_poll_seconds,
                 watchdog=settings.projection_watchdog_seconds,
             )

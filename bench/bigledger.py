@@ -29,7 +29,7 @@ from typing import Any
 from bench.dataset import EPOCH, ORIGIN, ROOT_ID, ROOT_NAME, Stream, derived_key
 from ledger.application import Ledger
 from ledger.client import envelope
-from ledger.datadir import load_log_key, prepare_external_genesis, store_genesis, time_rules
+from ledger.datadir import load_log_key, prepare_external_genesis, store_genesis
 from ledger.settings import Settings
 from ledger.transparency import TransparencyLog
 
@@ -182,7 +182,7 @@ def build(
     initialise_province(settings, stream.genesis_at)
     # No log key on this Ledger: receipts need no signed promise while building, and the
     # tree is integrated (and checkpoints signed) by the TransparencyLog below.
-    ledger = Ledger(settings.effective_database_url, time_rules=time_rules(settings))
+    ledger = Ledger(settings.effective_database_url)
     log = TransparencyLog(ledger.recorder, origin=ORIGIN, log_key=load_log_key(settings))
     checkpoints = 0
     try:

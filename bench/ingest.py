@@ -31,7 +31,6 @@ from bench.measure import latency_summary, peak_rss_mb, rate
 from bench.server import Served, serve_factory, serve_ledger
 from ledger.application import Ledger
 from ledger.canonical import jcs
-from ledger.datadir import time_rules
 from ledger.settings import Settings
 from ledger.tokens import TokenStore
 
@@ -245,7 +244,7 @@ def _prepare_ledger(data_dir: Path, database_url: str | None, work: Workload) ->
     """Initialise the province's ledger, store its registry, make a writer token per agency."""
     settings = Settings.load(data_dir, database_url=database_url or "", integrate=False)
     initialise_province(settings, work.genesis_at)
-    ledger = Ledger(settings.effective_database_url, time_rules=time_rules(settings))
+    ledger = Ledger(settings.effective_database_url)
     try:
         ledger.warm_up()
         for i in range(0, len(work.registry), 1000):

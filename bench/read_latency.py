@@ -21,7 +21,7 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.client import Chains
 from ledger.crypto import SigningKey
-from ledger.datadir import initialise, open_ledger, time_rules
+from ledger.datadir import initialise, open_ledger
 from ledger.settings import Settings
 from projections.reads import ReadModels
 from projections.runner import ProjectionRunner
@@ -165,7 +165,7 @@ def main() -> None:
     start = time.perf_counter()
     build(ledger, root, args.matter_events, args.timeline_rows)
     print(f"built {ledger.size()} entries in {time.perf_counter() - start:.1f} s")
-    runner = ProjectionRunner(ledger.recorder, ledger.database_url, time_rules=time_rules(settings))
+    runner = ProjectionRunner(ledger.recorder, ledger.database_url)
     start = time.perf_counter()
     done = runner.catch_up()
     print(f"projected {done} entries in {time.perf_counter() - start:.1f} s")

@@ -24,7 +24,6 @@ from bench.dataset import BIG_MATTER, BUSY_OFFICIAL, ORIGIN
 from bench.measure import latency_summary, peak_rss_mb, timed_samples
 from bench.server import serve_factory
 from ledger.application import Ledger
-from ledger.settings import Settings
 from ledger.tokens import TokenStore
 from ledger.transparency import TransparencyLog
 from projections.reads import ReadModels
@@ -35,7 +34,6 @@ PAGE = 1000
 
 def projections_ready(big: BigLedger, note: Callable[[str], None]) -> dict[str, Any]:
     """Bring the read models to the end of the log if they are behind (not measured)."""
-    from ledger.datadir import time_rules
 
     ledger = Ledger(big.database_url)
     try:
@@ -47,7 +45,6 @@ def projections_ready(big: BigLedger, note: Callable[[str], None]) -> dict[str, 
             runner = ProjectionRunner(
                 ledger.recorder,
                 ledger.database_url,
-                time_rules=time_rules(Settings.load(big.data_dir)),
             )
             try:
                 runner.catch_up()

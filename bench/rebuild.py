@@ -24,8 +24,6 @@ from bench.baselines import read_decode_rate
 from bench.bigledger import BigLedger
 from bench.measure import peak_rss_mb, rate
 from ledger.application import Ledger
-from ledger.datadir import time_rules
-from ledger.settings import Settings
 from projections.runner import ProjectionRunner, rebuild
 from projections.views import VIEWS
 
@@ -34,13 +32,10 @@ Progress = Callable[[int, int], None]
 
 def fresh_catch_up(big: BigLedger, progress: Progress | None = None) -> dict[str, Any]:
     """Every view from index 0 into empty databases (the ledger's live ones are replaced)."""
-    settings = Settings.load(big.data_dir)
     shutil.rmtree(big.data_dir / "projections", ignore_errors=True)
     ledger = Ledger(big.database_url)
     try:
-        runner = ProjectionRunner(
-            ledger.recorder, ledger.database_url, time_rules=time_rules(settings)
-        )
+        runner = ProjectionRunner(ledger.recorder, ledger.database_url)
         start = time.perf_counter()
         try:
             done = runner.catch_up(progress)
@@ -67,7 +62,6 @@ def product_rebuild(
 ) -> dict[str, Any]:
     """``projections.runner.rebuild(name)``; stopped (and the fresh database discarded)
     once it has run ``budget_seconds``."""
-    settings = Settings.load(big.data_dir)
     ledger = Ledger(big.database_url)
     reached = [0, big.entries]
     start = time.perf_counter()
@@ -86,7 +80,6 @@ def product_rebuild(
                 ledger.recorder,
                 ledger.database_url,
                 name,
-                time_rules=time_rules(settings),
                 progress=watch,
             )
             result.update(
@@ -112,8 +105,7 @@ def product_rebuild(
 
 def warm_up(big: BigLedger) -> dict[str, Any]:
     """The start-up replay of ``ledgerctl serve`` (``Ledger.warm_up``)."""
-    settings = Settings.load(big.data_dir)
-    ledger = Ledger(big.database_url, time_rules=time_rules(settings))
+    ledger = Ledger(big.database_url)
     try:
         start = time.perf_counter()
         ledger.warm_up()

@@ -405,7 +405,7 @@ def projections_run(data_dir: DataDir = None, database_url: DatabaseUrl = None) 
     import signal
     import threading
 
-    from ledger.datadir import open_ledger, time_rules
+    from ledger.datadir import open_ledger
     from projections.runner import ProjectionRunner
 
     settings = _settings(data_dir, database_url)
@@ -416,7 +416,6 @@ def projections_run(data_dir: DataDir = None, database_url: DatabaseUrl = None) 
     runner = ProjectionRunner(
         ledger.recorder,
         ledger.database_url,
-        time_rules=time_rules(settings),
         poll=settings.projection_poll_seconds,
         watchdog=settings.projection_watchdog_seconds,
     )
@@ -444,7 +443,7 @@ def projections_rebuild(
         TimeRemainingColumn,
     )
 
-    from ledger.datadir import open_ledger, time_rules
+    from ledger.datadir import open_ledger
     from projections.runner import rebuild
 
     settings = _settings(data_dir, database_url)
@@ -476,7 +475,6 @@ def projections_rebuild(
                     ledger.recorder,
                     ledger.database_url,
                     projection,
-                    time_rules=time_rules(settings),
                     progress=progress,
                 )
             err.print(
@@ -525,7 +523,7 @@ def bundle_export(
 ) -> None:
     """Write the evidence bundle of a matter, or of what an official did in a period."""
     from evidence.bundle import export
-    from ledger.datadir import open_ledger, time_rules
+    from ledger.datadir import open_ledger
     from ledger.times import parse_instant_argument
     from projections.reads import ReadModels
 
@@ -550,7 +548,6 @@ def bundle_export(
             end=moments["--to"],
             as_of=moments["--as-of"],
             reads=reads,
-            time_rules=time_rules(settings),
         )
     except ProblemError as e:
         raise _fail(e.detail) from None

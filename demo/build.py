@@ -24,7 +24,7 @@ from typing import Any
 from demo.province import ORIGIN, ROOT_ID, ROOT_NAME, build_registry
 from demo.story import ROOT, Planted, Story, Submission
 from ledger.canonical import jcs
-from ledger.datadir import initialise, open_ledger, time_rules
+from ledger.datadir import initialise, open_ledger
 from ledger.settings import Settings
 from ledger.times import parse_instant
 from ledger.tokens import TokenStore
@@ -239,9 +239,7 @@ def build(
             if not held:
                 raise DemoError("another process integrates this log; stop it and retry")
             transparency.step()
-        runner = ProjectionRunner(
-            ledger.recorder, ledger.database_url, time_rules=time_rules(settings)
-        )
+        runner = ProjectionRunner(ledger.recorder, ledger.database_url)
         try:
 
             def projected(done: int, total: int) -> None:

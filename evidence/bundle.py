@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from evidence.derive import admit_all, rendering
+from evidence.verify import time_rules_json
 from ledger import __version__
 from ledger.application import Ledger
 from ledger.errors import MalformedRequest, NotFound
-from ledger.state import TimeRules
 from ledger.storage import LogRecord, StoredCheckpoint
 from ledger.times import format_recorded_at, utc_now
 from ledger.transparency import TransparencyLog
@@ -115,7 +115,6 @@ def export(
     end: datetime | None = None,
     as_of: datetime | None = None,
     reads: ReadModels | None = None,
-    time_rules: TimeRules | None = None,
 ) -> dict[str, Any]:
     """A bundle for one matter, or for everything an official was party to in [start, end)."""
     if (matter_id is None) == (official_id is None):
@@ -171,7 +170,7 @@ def export(
     heads = {
         a["subject"]: {"seq": a["seq"], "envelope_hash": a["envelope_hash"]} for a in attestations
     }
-    derived = admit_all(((r.index, r.entry) for r in ordered), time_rules=time_rules)
+    derived = admit_all((r.index, r.entry) for r in ordered)
     if derived.failures:  # the log's own entries must pass: anything else is an integrity fault
         raise RuntimeError(f"the log's entries fail their own checks: {derived.failures[0]}")
     notes = checkpoint.note + "".join(recorder.cosignature_lines(size))
@@ -187,7 +186,6 @@ def export(
             "matters": matter_ids,
         }
     )
-    rules = time_rules or TimeRules()
     manifest: dict[str, Any] = {
         "origin": log.origin,
         "tree_size": size,
@@ -206,11 +204,7 @@ def export(
         "genesis": {"index": 0, "entry": base64.b64encode(genesis.entry).decode()},
         "checkpoint": notes,
         "tree_size": size,
-        "time_rules": {
-            "future_skew_seconds": int(rules.future_skew.total_seconds()),
-            "out_of_order_seconds": int(rules.out_of_order.total_seconds()),
-            "recorded_late_hours": int(rules.recorded_late.total_seconds() // 3600),
-        },
+        "time_rules": time_rules_json(derived.time_rules, BUNDLE_VERSION),
         "entries": entries,
         "head_attestations": attestations,
         "manifest": manifest,

@@ -22,7 +22,7 @@ from ledger.canonical import envelope_bytes, split_entry
 from ledger.entries import decode_entry, leaf_hash
 from ledger.errors import IntegrityError, ProblemError
 from ledger.replay import Verdict, verify_signature
-from ledger.state import LedgerState, TimeRules
+from ledger.state import PROTOCOL_TIME_RULES, LedgerState, TimeRules
 from ledger.storage import LogRecord
 from ledger.times import parse_instant
 from ledger.workdays import ICT, DayKind, WorkCalendar, ict_text, local_day
@@ -53,6 +53,8 @@ class Derived:
     calendar_adjustments: list[tuple[str, str, str]] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # person id -> full name
     admitted: int = 0
+    # The time windows the entries were judged by: the genesis's, never the bundle's word.
+    time_rules: TimeRules = PROTOCOL_TIME_RULES
 
 
 def entry_record(index: int, entry: bytes) -> LogRecord:
@@ -76,12 +78,10 @@ def where(record: LogRecord) -> str:
     return f"index {record.index} ({record.subject} seq {record.seq}, event {record.event_id})"
 
 
-def admit_all(
-    entries: Iterable[tuple[int, bytes]], *, time_rules: TimeRules | None = None
-) -> Derived:
+def admit_all(entries: Iterable[tuple[int, bytes]]) -> Derived:
     """Admit every entry in index order with signatures checked; collect what fails."""
     derived = Derived()
-    state = LedgerState(time_rules=time_rules)
+    state = LedgerState()
     last_recorded: datetime | None = None
     for index, entry in entries:
         try:
@@ -114,6 +114,7 @@ def admit_all(
             continue
         state.commit()
         derived.admitted += 1
+        derived.time_rules = state.time_rules
         st = stored.envelope.statement
         derived.subjects[st.subject] = (st.seq, stored.envelope.hash)
         facts = facts_of(Verdict(stored, assessment), state, index)

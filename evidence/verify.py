@@ -14,7 +14,6 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from evidence.derive import Failure, admit_all, entry_record, where
@@ -83,9 +82,9 @@ def _verify(bundle: Any, vkey: str | None, report: Report) -> Report:
     _genesis(bundle, entries, trusted, report)
     if checkpoint is not None:
         _inclusion(bundle, entries, checkpoint, report)
-    rules = _time_rules(bundle, report)
-    derived = admit_all(sorted(entries.items()), time_rules=rules)
+    derived = admit_all(sorted(entries.items()))
     report.failures.extend(derived.failures)
+    _time_rules(bundle, derived.time_rules, report)
     report.checked["signatures, keys and rules"] = derived.admitted
     _chains_and_heads(bundle, entries, derived.subjects, checkpoint, trusted, report)
     _manifest(bundle, derived.subjects, checkpoint, trusted, report)
@@ -189,17 +188,29 @@ def _inclusion(
     report.checked["inclusion proofs"] = count
 
 
-def _time_rules(bundle: dict[str, Any], report: Report) -> TimeRules:
-    rules = bundle.get("time_rules") or {}
-    try:
-        return TimeRules(
-            future_skew=timedelta(seconds=int(rules.get("future_skew_seconds", 300))),
-            out_of_order=timedelta(seconds=int(rules.get("out_of_order_seconds", 900))),
-            recorded_late=timedelta(hours=int(rules.get("recorded_late_hours", 24))),
+def _time_rules(bundle: dict[str, Any], rules: TimeRules, report: Report) -> None:
+    """The bundle's ``time_rules`` field must repeat the genesis's windows: the entries
+    were judged by the genesis alone, and a field nobody signed is never read."""
+    expected = time_rules_json(rules, int(bundle["bundle_version"]))
+    given = bundle.get("time_rules")
+    if given != expected:
+        report.fail(
+            "time_rules",
+            "time_rules",
+            f"the bundle says {json.dumps(given, ensure_ascii=False)} but the genesis entry "
+            f"gives {json.dumps(expected)}; the windows are the genesis's alone",
         )
-    except (TypeError, ValueError) as e:
-        report.fail("format", "time_rules", str(e))
-        return TimeRules()
+
+
+def time_rules_json(rules: TimeRules, bundle_version: int) -> dict[str, int]:
+    """The ``time_rules`` field as each bundle version writes it."""
+    if bundle_version == 1:
+        return {
+            "future_skew_seconds": int(rules.future_skew.total_seconds()),
+            "out_of_order_seconds": int(rules.out_of_order.total_seconds()),
+            "recorded_late_hours": int(rules.recorded_late.total_seconds() // 3600),
+        }
+    return rules.as_json()
 
 
 def _chains_and_heads(

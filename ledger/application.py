@@ -41,7 +41,7 @@ from ledger.errors import (
 )
 from ledger.registry import KeyRecord, Registry
 from ledger.replay import apply_trusted, collector_paused, verify_signature
-from ledger.state import Assessment, Authorizer, LedgerState, SignatureCheck, TimeRules
+from ledger.state import Assessment, Authorizer, LedgerState, SignatureCheck
 from ledger.statements import Envelope, parse_envelope
 from ledger.storage import LedgerRecorder, LogRecord, NewEntry, WriteSession, library_environment
 from ledger.times import ONE_MICROSECOND, format_recorded_at, parse_instant, utc_now
@@ -272,7 +272,6 @@ class Ledger(Application[str]):
         database_url: str,
         *,
         log_vkey: str | None = None,
-        time_rules: TimeRules | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.database_url = database_url
@@ -281,7 +280,7 @@ class Ledger(Application[str]):
         self.recorder: LedgerRecorder
         self._clock = clock
         self._write_lock = threading.Lock()
-        self._state = LedgerState(expected_log_vkey=log_vkey, time_rules=time_rules)
+        self._state = LedgerState(expected_log_vkey=log_vkey)
         self.transparency: TransparencyLog | None = None
 
     def attach_log(self, log: TransparencyLog) -> None:

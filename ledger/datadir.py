@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from ledger.entries import decode_entry
 from ledger.errors import ConfigurationError
 from ledger.note import check_key_name, format_vkey, parse_verifier
 from ledger.settings import Settings
-from ledger.state import TimeRules
 from ledger.statements import LedgerGenesis
 from ledger.times import parse_instant
 from ledger.transparency import TransparencyLog
@@ -34,14 +32,6 @@ GENESIS_STATEMENT_FILE = "genesis-statement.json"
 class Genesis:
     origin: str
     log_vkey: str
-
-
-def time_rules(settings: Settings) -> TimeRules:
-    return TimeRules(
-        future_skew=timedelta(seconds=settings.future_skew_seconds),
-        out_of_order=timedelta(seconds=settings.out_of_order_seconds),
-        recorded_late=timedelta(hours=settings.recorded_late_hours),
-    )
 
 
 def read_genesis(ledger: Ledger) -> Genesis | None:
@@ -67,7 +57,7 @@ def load_log_key(settings: Settings) -> SigningKey:
 def open_ledger(settings: Settings, *, warm: bool = True) -> tuple[Ledger, Genesis]:
     """Open an initialised ledger, checking that ``log.key`` is the genesis's log key."""
     log_key = load_log_key(settings)
-    ledger = Ledger(settings.effective_database_url, time_rules=time_rules(settings))
+    ledger = Ledger(settings.effective_database_url)
     genesis = read_genesis(ledger)
     if genesis is None:
         raise ConfigurationError(
@@ -211,7 +201,6 @@ def store_genesis(settings: Settings, genesis_envelope: dict[str, Any] | bytes) 
     ledger = Ledger(
         settings.effective_database_url,
         log_vkey=expected_vkey,
-        time_rules=time_rules(settings),
     )
     try:
         if ledger.size() > 0:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -35,9 +36,6 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_request_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
-    future_skew_seconds: int = Field(default=300, ge=0, le=86400)
-    out_of_order_seconds: int = Field(default=900, ge=0, le=86400)
-    recorded_late_hours: int = Field(default=24, ge=1, le=24 * 365)
     max_batch_items: int = Field(default=1000, ge=1, le=10_000)
     max_batch_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024)
     rate_limit_per_second: float = Field(
@@ -94,6 +92,7 @@ class Settings(BaseSettings):
         """Settings for ``data_dir`` (else ``LEDGER_DATA_DIR``, else ``./ledger-data``)."""
         chosen = data_dir or Path(os.environ.get("LEDGER_DATA_DIR") or DEFAULT_DATA_DIR)
         config_file = chosen / CONFIG_FILE
+        _refuse_time_windows(config_file)
         bound = type("Settings", (cls,), {"config_file": config_file})
         try:
             settings: Settings = bound(data_dir=chosen, **overrides)
@@ -119,3 +118,32 @@ class Settings(BaseSettings):
     @property
     def root_key_path(self) -> Path:
         return self.data_dir / "root-registrar.key"
+
+
+# Settings of earlier releases that set the time windows of DESIGN §4. The windows are
+# protocol constants (or the genesis's own); a setting could make the audit, a rebuilt read
+# model and a bundle's verifier disagree with what the log accepted, so none is read, and a
+# deployment that still sets one is told so rather than silently ignored.
+REMOVED_TIME_SETTINGS = ("future_skew_seconds", "out_of_order_seconds", "recorded_late_hours")
+
+
+def _refuse_time_windows(config_file: Path) -> None:
+    found = [
+        f"LEDGER_{name.upper()}"
+        for name in REMOVED_TIME_SETTINGS
+        if f"LEDGER_{name.upper()}" in os.environ
+    ]
+    if config_file.is_file():
+        try:
+            with config_file.open("rb") as f:
+                table = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError):
+            table = {}  # a broken file is reported by the settings source with its own message
+        found += [f"{name} in {config_file}" for name in REMOVED_TIME_SETTINGS if name in table]
+    if found:
+        raise ConfigurationError(
+            f"{', '.join(found)}: the time windows (future skew, out of order, recorded late) "
+            "are no longer settings. They are protocol constants, or what the ledger's genesis "
+            "states (DESIGN §4), so that every verdict can be derived again from the log "
+            "alone; remove the setting and start again"
+        )

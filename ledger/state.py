@@ -57,11 +57,38 @@ from ledger.times import parse_date, parse_instant
 
 @dataclass(frozen=True)
 class TimeRules:
-    """The time windows of DESIGN §4."""
+    """The time windows of DESIGN §4: protocol constants, unless the genesis states others.
+
+    They are read from the genesis entry alone (``of_genesis``) — never from a setting, an
+    environment variable or an unsigned field of a bundle — so the append path, catch-up,
+    the audit, the read models and a bundle's verifier always judge alike.
+    """
 
     future_skew: timedelta = timedelta(minutes=5)
     out_of_order: timedelta = timedelta(minutes=15)
     recorded_late: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def of_genesis(cls, body: s.LedgerGenesis) -> TimeRules:
+        spec = body.time_rules
+        if spec is None:
+            return PROTOCOL_TIME_RULES
+        return cls(
+            timedelta(seconds=spec.future_skew_seconds),
+            timedelta(seconds=spec.out_of_order_seconds),
+            timedelta(seconds=spec.recorded_late_seconds),
+        )
+
+    def as_json(self) -> dict[str, int]:
+        """The windows as a genesis states them (and a bundle repeats them)."""
+        return {
+            "future_skew_seconds": int(self.future_skew.total_seconds()),
+            "out_of_order_seconds": int(self.out_of_order.total_seconds()),
+            "recorded_late_seconds": int(self.recorded_late.total_seconds()),
+        }
+
+
+PROTOCOL_TIME_RULES = TimeRules()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +167,7 @@ class _Context:  # one per statement admitted, never kept: plain slots build fas
 class LedgerState:
     """Subject heads, the trust registry and every matter, as of ``last_index``."""
 
-    def __init__(
-        self, *, expected_log_vkey: str | None = None, time_rules: TimeRules | None = None
-    ) -> None:
+    def __init__(self, *, expected_log_vkey: str | None = None) -> None:
         self.journal = Journal()
         self.registry = Registry(self.journal)
         self.heads: dict[str, Head] = {}
@@ -150,7 +175,8 @@ class LedgerState:
         self.last_index = -1
         self.last_recorded_at: datetime | None = None
         self.expected_log_vkey = expected_log_vkey
-        self.time_rules = time_rules or TimeRules()
+        # The constants until the genesis is admitted; then what the genesis states.
+        self.time_rules = PROTOCOL_TIME_RULES
 
     # --- the pipeline --------------------------------------------------------------------
 
@@ -388,6 +414,7 @@ class LedgerState:
         reg = self.registry
         self.journal.set_attr(reg, "origin", body.origin)
         self.journal.set_attr(reg, "log_vkey", body.log_vkey)
+        self.journal.set_attr(self, "time_rules", TimeRules.of_genesis(body))
         for root in body.roots:
             self._add_root(root.id, root.full_name, root.public_key, root.valid_from, ctx)
         return NOTHING_FOUND

@@ -160,10 +160,20 @@ class RootSpec(StrictModel):
     valid_from: Instant | None = None
 
 
+class TimeRulesSpec(StrictModel):
+    """The time windows of DESIGN §4, when a genesis states others than the constants."""
+
+    future_skew_seconds: Annotated[int, Field(ge=0, le=86_400)]
+    out_of_order_seconds: Annotated[int, Field(ge=0, le=86_400)]
+    recorded_late_seconds: Annotated[int, Field(ge=60, le=366 * 86_400)]
+
+
 class LedgerGenesis(Body):
     origin: Annotated[str, Field(min_length=1, max_length=NAME_MAX), AfterValidator(_origin)]
     log_vkey: Annotated[str, Field(min_length=1, max_length=1024)]
     roots: Annotated[list[RootSpec], Field(min_length=1, max_length=LIST_MAX)]
+    # v4: the windows this ledger judges by, for its whole life; absent = the constants.
+    time_rules: TimeRulesSpec | None = None
 
 
 class RootAdded(Body):

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 
 from ledger.replay import apply_trusted, collector_paused
-from ledger.state import LedgerState, TimeRules
+from ledger.state import LedgerState
 from ledger.storage import LedgerRecorder, LogRecord, PostgresLedgerRecorder
 from projections.facts import EntryFacts, facts_of
 from projections.store import (
@@ -58,7 +58,6 @@ class ProjectionRunner:
         ledger_url: str,
         *,
         names: Iterable[str] = tuple(VIEWS),
-        time_rules: TimeRules | None = None,
         databases: dict[str, ProjectionDB] | None = None,
         page: int = PAGE,
         poll: float = 0.2,
@@ -70,14 +69,13 @@ class ProjectionRunner:
         unknown = set(self.names) - set(VIEWS)
         if unknown:
             raise ValueError(f"unknown projection(s) {sorted(unknown)}; known: {sorted(VIEWS)}")
-        self.time_rules = time_rules
         self.parts = frozenset[str]().union(*(VIEWS[name].facts for name in self.names))
         self.page = page
         self.poll = poll
         self.watchdog = watchdog
         self._given = databases
         self.views: dict[str, ReadModel] = {}
-        self.state = LedgerState(time_rules=time_rules)
+        self.state = LedgerState()
         self.last_progress = time.monotonic()
 
     def _open(self) -> None:
@@ -90,7 +88,7 @@ class ProjectionRunner:
                 projection_url(self.ledger_url, name), VIEWS[name].ddl
             )
             self.views[name] = VIEWS[name](db)
-        self.state = LedgerState(time_rules=self.time_rules)
+        self.state = LedgerState()
         target = min(v.position.log_index for v in self.views.values())
         for _, record in self._records(0, target + 1):
             apply_trusted(self.state, record)
@@ -104,7 +102,7 @@ class ProjectionRunner:
         """Forget the views and the state; the next ``step`` reopens from stored positions."""
         self.close()
         self.views = {}
-        self.state = LedgerState(time_rules=self.time_rules)
+        self.state = LedgerState()
 
     def _records(self, start: int, end: int) -> Iterator[tuple[int, LogRecord]]:
         while start < end:
@@ -258,7 +256,6 @@ def rebuild(
     ledger_url: str,
     name: str,
     *,
-    time_rules: TimeRules | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> RebuildResult:
     """Build projection ``name`` from index 0 into a fresh database, then swap it in."""
@@ -268,9 +265,7 @@ def rebuild(
     fresh = fresh_database(live, VIEWS[name].ddl)
     started = time.perf_counter()
     try:
-        runner = ProjectionRunner(
-            recorder, ledger_url, names=[name], time_rules=time_rules, databases={name: fresh}
-        )
+        runner = ProjectionRunner(recorder, ledger_url, names=[name], databases={name: fresh})
         with collector_paused():
             entries = runner.catch_up(progress)
     except BaseException:

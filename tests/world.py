@@ -20,7 +20,6 @@ from ledger.application import Ledger
 from ledger.canonical import jcs
 from ledger.client import envelope, envelope_hash, make_statement
 from ledger.crypto import SigningKey
-from ledger.datadir import time_rules
 from ledger.errors import PROBLEM_TYPE_PREFIX
 from ledger.settings import Settings
 from ledger.times import parse_instant
@@ -150,7 +149,6 @@ class World:
             self._runner = ProjectionRunner(
                 self.ledger.recorder,
                 self.ledger.database_url,
-                time_rules=time_rules(self.node.settings),
             )
         self._runner.catch_up()
 

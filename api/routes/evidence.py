@@ -14,7 +14,6 @@ from api.schemas import problems
 from evidence.bundle import export
 from evidence.render import render_html
 from evidence.verify import verify_bundle
-from ledger.datadir import time_rules
 
 router = APIRouter(prefix="/v1", tags=["evidence"])
 
@@ -49,7 +48,6 @@ def get_matter_evidence(
         ledger,
         matter_id=_id("matter", matter_id),
         as_of=_instant("as_of", as_of),
-        time_rules=time_rules(settings),
     )
     return _answer(bundle, format, lang)
 
@@ -75,6 +73,5 @@ def get_official_evidence(
         end=_instant("to", to),
         as_of=_instant("as_of", as_of),
         reads=reads,
-        time_rules=time_rules(settings),
     )
     return _answer(bundle, format, lang)

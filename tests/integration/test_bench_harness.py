@@ -12,7 +12,6 @@ from bench import report
 from bench.bigledger import append_all, initialise_province
 from bench.dataset import BIG_MATTER, BUSY_OFFICIAL, Province, Stream
 from ledger.application import Ledger
-from ledger.datadir import time_rules
 from ledger.settings import Settings
 from projections.reads import ReadModels
 from projections.runner import ProjectionRunner
@@ -107,16 +106,14 @@ def test_the_generated_province_is_accepted_whole_and_gives_the_reads_their_size
     stream = Stream(1200, timeline_rows=10, matter_events=12, province=province)
     settings = Settings.load(tmp_path / "data", integrate=False)
     initialise_province(settings, stream.genesis_at)
-    ledger = Ledger(settings.effective_database_url, time_rules=time_rules(settings))
+    ledger = Ledger(settings.effective_database_url)
     try:
         ledger.warm_up()
         envelopes = list(stream.envelopes())
         for i in range(0, len(envelopes), 500):
             append_all(ledger, envelopes[i : i + 500])  # raises on any refused statement
         assert ledger.size() == 1200
-        runner = ProjectionRunner(
-            ledger.recorder, ledger.database_url, time_rules=time_rules(settings)
-        )
+        runner = ProjectionRunner(ledger.recorder, ledger.database_url)
         runner.catch_up()
         runner.close()
         reads = ReadModels(ledger.recorder, ledger.database_url)

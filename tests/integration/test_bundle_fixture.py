@@ -133,3 +133,14 @@ def test_ledgerctl_bundle_verify_passes_the_committed_bundle(tmp_path: Path, vke
     assert out.splitlines()[-1] == "VERIFIED: every check passed"
     assert "FAIL" not in out
     assert "WARNING" not in result.stderr.decode()
+
+
+def test_the_committed_bundles_time_rules_edited_fail_against_its_genesis(
+    bundle: dict[str, Any], vkey: str
+) -> None:
+    tampered = copy.deepcopy(bundle)
+    tampered["time_rules"]["out_of_order_seconds"] = 10**6
+
+    report = verify_bundle(tampered, vkey)
+
+    assert [(f.check, f.where) for f in report.failures] == [("time_rules", "time_rules")]

@@ -526,6 +526,31 @@ def test_dropping_a_matter_from_the_rendering_is_named(shared: Case) -> None:
     assert has(report, "rendering", "rendering.matters", "is not the scope's")
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"future_skew_seconds": 86400},
+        {"recorded_late_hours": 100000},
+        None,
+    ],
+    ids=["a wider future skew", "a later recorded-late bound", "the field removed"],
+)
+def test_editing_the_bundles_time_rules_fails_since_only_the_genesis_states_them(
+    shared: Case, edit: dict[str, int] | None
+) -> None:
+    tampered = shared.copy()
+    if edit is None:
+        del tampered["time_rules"]
+    else:
+        tampered["time_rules"].update(edit)
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert not report.ok
+    assert [(f.check, f.where) for f in report.failures] == [("time_rules", "time_rules")]
+    assert "the windows are the genesis's alone" in report.failures[0].detail
+
+
 # --- format -----------------------------------------------------------------------------
 
 

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 import pytest
 
 from ledger.application import Ledger
-from ledger.datadir import time_rules
 from projections.runner import ProjectionRunner
 from projections.store import ProjectionDB, projection_url
 from projections.views import VIEWS
@@ -52,9 +51,7 @@ def _following(runner: ProjectionRunner, *, stand_by: bool = False) -> Iterator[
 
 def _runner(world: World, ledger: Ledger | None = None, **kw: float) -> ProjectionRunner:
     ledger = ledger or world.ledger
-    return ProjectionRunner(
-        ledger.recorder, ledger.database_url, time_rules=time_rules(world.node.settings), **kw
-    )
+    return ProjectionRunner(ledger.recorder, ledger.database_url, **kw)
 
 
 def _append_one(world: World) -> int:

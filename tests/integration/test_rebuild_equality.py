@@ -32,7 +32,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
-from ledger.datadir import time_rules
 from ledger.settings import Settings
 from projections import custody
 from projections.facts import MatterEventRow
@@ -142,7 +141,6 @@ def runner(
     return ProjectionRunner(
         node.ledger.recorder,
         node.ledger.database_url,
-        time_rules=time_rules(node.settings),
         databases=databases,
         page=page,
     )

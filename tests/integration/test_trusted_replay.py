@@ -21,7 +21,6 @@ from ledger.audit import audit
 from ledger.canonical import entry_prefix, split_entry
 from ledger.client import now_instant
 from ledger.crypto import SigningKey
-from ledger.datadir import time_rules
 from ledger.entries import StoredEntry, decode_entry, decode_trusted, leaf_hash
 from ledger.errors import IntegrityError
 from ledger.replay import Verdict, apply_record, apply_trusted, trust_signature
@@ -192,9 +191,8 @@ def test_a_view_rebuilt_alone_equals_it_rebuilt_with_the_others(world: World) ->
     each, rebuilt alone and swapped in, equals the same view built with all the others."""
     _varied_history(world, steps=80, seed=5)
     node = world.node
-    rules = time_rules(node.settings)
     for name in VIEWS:
-        rebuild(node.ledger.recorder, node.ledger.database_url, name, time_rules=rules)
+        rebuild(node.ledger.recorder, node.ledger.database_url, name)
     alone, together = live_databases(node), rebuild_together(node)
     try:
         assert_equal_views(node, alone, together)

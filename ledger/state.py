@@ -101,16 +101,37 @@ class Head:
     index: int
 
 
+@dataclass(frozen=True, slots=True)
+class CustodyChange:
+    """What a matter statement did to custody (DESIGN §6), stated once, here.
+
+    Lead custody moves at the opening, a lead assignment to someone other than the holder
+    and an accepted handoff; a support assignment adds a support role; the closing ends
+    every interval. ``pending_offer`` is the matter's pending offer once the statement is
+    applied (an offer opens one; an answer, a withdrawal, a lead assignment and the closing
+    end it). The read models, the evidence and the indicators read this; none decides it
+    again.
+    """
+
+    lead_to: str | None = None
+    support_to: str | None = None
+    closes: bool = False
+    pending_offer: str | None = None
+
+
 @dataclass(frozen=True)
 class Assessment:
-    """What admitting a statement found: its direction, flags and competence finding."""
+    """What admitting a statement found: its direction, flags and competence finding, and
+    for a matter statement what it did to custody."""
 
     direction: Direction | None = None
     flags: tuple[str, ...] = ()
     competence: CompetenceFinding | None = None
+    custody: CustodyChange | None = None
 
 
 NOTHING_FOUND = Assessment()  # immutable: shared by every statement with no findings
+NO_CUSTODY_CHANGE = CustodyChange()
 
 
 @dataclass(slots=True)
@@ -275,6 +296,7 @@ class LedgerState:
                 assessment.direction,
                 (*assessment.flags, "recorded_late"),
                 assessment.competence,
+                assessment.custody,
             )
         self.journal.set_item(self.heads, st.subject, Head(st.seq, envelope.hash, at, index))
         self.journal.set_attr(self, "last_index", index)
@@ -687,9 +709,29 @@ class LedgerState:
             )
         return matter
 
-    def _record_event(self, matter: MatterState, ctx: _Context) -> None:
+    def _record_event(
+        self,
+        matter: MatterState,
+        ctx: _Context,
+        *,
+        lead_to: str | None = None,
+        support_to: str | None = None,
+        closes: bool = False,
+    ) -> CustodyChange:
+        """Keep the statement for replies and corrections; say what it did to custody."""
         st = ctx.statement
         self.journal.set_item(matter.events, st.event_id, (intern(st.actor), intern(st.type)))
+        if lead_to is None and support_to is None and not closes and matter.pending_offer is None:
+            return NO_CUSTODY_CHANGE
+        return CustodyChange(lead_to, support_to, closes, matter.pending_offer)
+
+    def _move_lead(self, matter: MatterState, to: str) -> str | None:
+        """Lead custody to ``to``; the new holder, or ``None`` when ``to`` already holds it
+        (a lead assignment to the holder does not split their interval)."""
+        if to == matter.custodian:
+            return None
+        self.journal.set_attr(matter, "custodian", intern(to))
+        return matter.custodian
 
     def _escalation_flags(
         self, matter: MatterState, ctx: _Context, direction: Direction, to: str
@@ -720,8 +762,8 @@ class LedgerState:
             st.subject_id, intern(body.agency_id), intern(body.procedure_code), intern(st.actor)
         )
         self.journal.set_item(self.matters, st.subject_id, matter)
-        self._record_event(matter, ctx)
-        return NOTHING_FOUND
+        change = self._record_event(matter, ctx, lead_to=matter.custodian)
+        return Assessment(custody=change)
 
     def _on_task_assigned(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -751,13 +793,15 @@ class LedgerState:
                 + f"a superior of the custodian ({matter.custodian}), or an agency head of "
                 f"{matter.agency_id}"
             )
+        lead_to = support_to = None
         if body.role == "lead":
             self._cancel_pending_offer(matter)
-            self.journal.set_attr(matter, "custodian", intern(body.assignee))
+            lead_to = self._move_lead(matter, body.assignee)
         elif body.assignee not in matter.support:
             self.journal.set_attr(matter, "support", matter.support | {intern(body.assignee)})
-        self._record_event(matter, ctx)
-        return Assessment(direction=reg.direction(actor, body.assignee, at))
+            support_to = body.assignee
+        change = self._record_event(matter, ctx, lead_to=lead_to, support_to=support_to)
+        return Assessment(direction=reg.direction(actor, body.assignee, at), custody=change)
 
     def _cancel_pending_offer(self, matter: MatterState) -> None:
         if matter.pending_offer is not None:
@@ -807,8 +851,8 @@ class LedgerState:
         offer = Offer(st.event_id, intern(st.actor), intern(body.to), direction)
         self.journal.set_item(matter.offers, st.event_id, offer)
         self.journal.set_attr(matter, "pending_offer", st.event_id)
-        self._record_event(matter, ctx)
-        return Assessment(direction, flags, finding)
+        change = self._record_event(matter, ctx)
+        return Assessment(direction, flags, finding, change)
 
     def _offer_replied(self, matter: MatterState, ctx: _Context, in_reply_to: str) -> Offer:
         offer = matter.offers.get(in_reply_to)
@@ -837,12 +881,13 @@ class LedgerState:
         self.journal.set_attr(offer, "pending", False)
         self.journal.set_attr(matter, "pending_offer", None)
         flags: tuple[str, ...] = ()
+        lead_to = None
         if st.type == "handoff.accepted":
-            self.journal.set_attr(matter, "custodian", offer.to)
+            lead_to = self._move_lead(matter, offer.to)
         elif st.type == "handoff.returned":
             flags = ("returned",)
-        self._record_event(matter, ctx)
-        return Assessment(offer.direction, flags)
+        change = self._record_event(matter, ctx, lead_to=lead_to)
+        return Assessment(offer.direction, flags, custody=change)
 
     def _on_consultation_requested(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -854,8 +899,8 @@ class LedgerState:
         flags, finding = self._escalation_flags(matter, ctx, direction, body.to)
         consultation = Consultation(st.event_id, intern(st.actor), intern(body.to), direction)
         self.journal.set_item(matter.consultations, st.event_id, consultation)
-        self._record_event(matter, ctx)
-        return Assessment(direction, flags, finding)
+        change = self._record_event(matter, ctx)
+        return Assessment(direction, flags, finding, change)
 
     def _on_consultation_answered(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -874,8 +919,8 @@ class LedgerState:
             )
         self._require_pending(consultation.pending, "consultation", consultation.event_id)
         self.journal.set_attr(consultation, "pending", False)
-        self._record_event(matter, ctx)
-        return Assessment(consultation.direction)
+        change = self._record_event(matter, ctx)
+        return Assessment(consultation.direction, custody=change)
 
     def _on_supplement_requested(self, ctx: _Context) -> Assessment:
         matter = self._matter(ctx)
@@ -883,8 +928,7 @@ class LedgerState:
         # A second request while paused starts no new pause (DESIGN §6).
         if not matter.supplement_pending:
             self.journal.set_attr(matter, "supplement_pending", True)
-        self._record_event(matter, ctx)
-        return NOTHING_FOUND
+        return Assessment(custody=self._record_event(matter, ctx))
 
     def _on_supplement_received(self, ctx: _Context) -> Assessment:
         matter = self._matter(ctx)
@@ -894,16 +938,15 @@ class LedgerState:
                 f"matter {matter.matter_id} has no pending supplement.requested to receive"
             )
         self.journal.set_attr(matter, "supplement_pending", False)
-        self._record_event(matter, ctx)
-        return NOTHING_FOUND
+        return Assessment(custody=self._record_event(matter, ctx))
 
     def _on_deadline_extended(self, ctx: _Context) -> Assessment:
         matter = self._matter(ctx)
         self._require_custodian(matter, ctx, or_superior=True)
         flags = ("repeated_extension",) if matter.extensions else ()
         self.journal.set_attr(matter, "extensions", matter.extensions + 1)
-        self._record_event(matter, ctx)
-        return Assessment(flags=flags)
+        change = self._record_event(matter, ctx)
+        return Assessment(flags=flags, custody=change)
 
     def _on_decision_recorded(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -942,16 +985,15 @@ class LedgerState:
         claimed = "own" if body.capacity == "own" else "delegated"
         if claimed != finding.basis:
             flags.append("capacity_mismatch")
-        self._record_event(matter, ctx)
-        return Assessment(flags=tuple(flags), competence=finding)
+        change = self._record_event(matter, ctx)
+        return Assessment(flags=tuple(flags), competence=finding, custody=change)
 
     def _on_matter_closed(self, ctx: _Context) -> Assessment:
         matter = self._matter(ctx)
         self._require_custodian(matter, ctx)
         self._cancel_pending_offer(matter)
         self.journal.set_attr(matter, "closed", True)
-        self._record_event(matter, ctx)
-        return NOTHING_FOUND
+        return Assessment(custody=self._record_event(matter, ctx, closes=True))
 
     def _on_correction_recorded(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -974,8 +1016,7 @@ class LedgerState:
                 f"correction.recorded must be signed by the target's author ({author}) or a "
                 "superior of the author"
             )
-        self._record_event(matter, ctx)
-        return NOTHING_FOUND
+        return Assessment(custody=self._record_event(matter, ctx))
 
 
 # The type that opens the subject each type belongs to (its kind is checked with the header).

@@ -20,6 +20,11 @@ from projections.facts import MatterEventRow
 
 CONSULTATION_WINDOW_DAYS = 5  # DESIGN §6: the default reply window, in working days
 
+# Flags found at read time (the others are stored with each statement). One name each, in
+# every read, bundle and CSV.
+LATE_ANSWER = "late_answer"  # a consultation answered after its reply window
+DEEMED_AGREED = "deemed_agreed"  # a consultation unanswered when its window ended
+
 
 @dataclass
 class Offer:
@@ -47,6 +52,7 @@ class Consultation:
     position: str | None = None
     answered_at: datetime | None = None
     answer_event_id: str | None = None
+    required_by: str | None = None  # v4: the legal basis that obliges it (not an escalation)
 
     @property
     def answered_late(self) -> bool:
@@ -83,6 +89,32 @@ class Decision:
 
 
 @dataclass
+class Task:
+    """A ``task.assigned``: its ``due_at`` bounds that step, not the matter (indicator 11)."""
+
+    event_id: str
+    seq: int
+    assigner: str
+    assignee: str
+    role: str  # lead or support
+    occurred_at: datetime
+    due_at: datetime | None
+
+
+@dataclass
+class PendingSpan:
+    """[from, until) during which ``offer_id`` was the matter's pending offer, as the state
+    machine recorded it on each row (``pending_offer``); ``until`` None: still pending at the
+    end of the chain as cut (indicator 5: such days are the addressee's)."""
+
+    offer_id: str
+    offerer: str
+    to: str
+    from_at: datetime
+    until: datetime | None = None
+
+
+@dataclass
 class MatterAnalysis:
     matter_id: str
     events: list[MatterEventRow]
@@ -105,10 +137,14 @@ class MatterAnalysis:
     corrections: list[dict[str, Any]] = field(default_factory=list)
     pending_offer: str | None = None
     late_extensions: list[str] = field(default_factory=list)  # extensions after the due time
+    tasks: list[Task] = field(default_factory=list)
+    pending_spans: list[PendingSpan] = field(default_factory=list)
 
     @property
     def end(self) -> datetime:
-        """The closing, or E while open."""
+        """The instant the matter is judged at: its closing, or E while open. Nothing about
+        a closed matter depends on the clock or on ``to`` beyond its closing (DESIGN §6 v4):
+        every clock-dependent value of this analysis is computed at ``end``."""
         return self.closed_at if self.closed_at is not None else self.evaluated_at
 
     @property
@@ -153,9 +189,9 @@ class MatterAnalysis:
             seen.setdefault("extension_after_due", None)
         for c in self.consultations.values():
             if c.answered_late:
-                seen.setdefault("late_answer", None)
-            if c.deemed_agreed(self.evaluated_at, self.closed_at):
-                seen.setdefault("deemed_agreement", None)
+                seen.setdefault(LATE_ANSWER, None)
+            if c.deemed_agreed(self.end, self.closed_at):
+                seen.setdefault(DEEMED_AGREED, None)
         return list(seen)
 
 
@@ -193,16 +229,11 @@ def analyse(
             m.offers[event.event_id] = Offer(
                 event.event_id, event.seq, event.actor, str(body["to"]), event.direction, at
             )
-            m.pending_offer = event.event_id
         elif kind in ("handoff.accepted", "handoff.returned", "handoff.withdrawn"):
             offer = m.offers[str(body["in_reply_to"])]
             offer.answer = kind.split(".")[1]
             offer.reason = body.get("reason")
             offer.answered_at = at
-            if m.pending_offer == offer.event_id:
-                m.pending_offer = None
-        elif kind == "task.assigned" and body["role"] == "lead":
-            m.pending_offer = None
         elif kind == "consultation.requested":
             due = (
                 parse_instant(str(body["reply_due_at"]))
@@ -218,6 +249,19 @@ def analyse(
                 at,
                 "proposed_position" in body,
                 due,
+                required_by=body.get("required_by"),
+            )
+        elif kind == "task.assigned":
+            m.tasks.append(
+                Task(
+                    event.event_id,
+                    event.seq,
+                    event.actor,
+                    str(body["assignee"]),
+                    str(body["role"]),
+                    at,
+                    parse_instant(str(body["due_at"])) if body.get("due_at") else None,
+                )
             )
         elif kind == "consultation.answered":
             consultation = m.consultations[str(body["in_reply_to"])]
@@ -255,7 +299,6 @@ def analyse(
         elif kind == "matter.closed":
             m.closed_at, m.closed_at_text = at, event.occurred_at
             m.result = str(body["result"])
-            m.pending_offer = None
         elif kind == "correction.recorded":
             m.corrections.append(
                 {
@@ -267,10 +310,34 @@ def analyse(
                     "occurred_at": event.occurred_at,
                 }
             )
+    # The pending offer is what the state machine found after the last statement shown.
+    m.pending_offer = events[-1].pending_offer if events else None
+    m.pending_spans = pending_spans(events, m.offers)
     if pause_from is not None and m.due_at is not None:
-        # A pause still open runs to the evaluation day.
-        m.due_at = calendar.shift(m.due_at, _pause(calendar, pause_from, evaluated_at))
+        # A pause still open runs to the closing, or to the evaluation day while open.
+        m.due_at = calendar.shift(m.due_at, _pause(calendar, pause_from, m.end))
     return m
+
+
+def pending_spans(events: list[MatterEventRow], offers: dict[str, Offer]) -> list[PendingSpan]:
+    """When each offer was pending: from the row after which it is the matter's pending
+    offer to the first row after which it is not (an answer, a withdrawal, a lead
+    assignment, the closing), as the state machine recorded it."""
+    spans: list[PendingSpan] = []
+    current: PendingSpan | None = None
+    for event in events:
+        pending = event.pending_offer
+        if current is not None and pending == current.offer_id:
+            continue
+        at = parse_instant(event.occurred_at)
+        if current is not None:
+            current.until = at
+            current = None
+        if pending is not None and pending in offers:
+            offer = offers[pending]
+            current = PendingSpan(pending, offer.offerer, offer.to, at)
+            spans.append(current)
+    return spans
 
 
 def _due_with_pause(

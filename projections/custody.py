@@ -92,18 +92,13 @@ def step(state: OpenCustody, event: MatterEventRow) -> tuple[list[Interval], lis
             ended.append(state.lead.end(event))
         state.lead = start(to, "lead")
 
-    if event.type == "matter.opened":
-        move_lead(event.actor)
-    elif event.type == "task.assigned":
-        body = event.body_dict()
-        assignee = str(body["assignee"])
-        if body["role"] == "lead":
-            move_lead(assignee)
-        elif assignee not in state.support:
-            state.support[assignee] = start(assignee, "support")
-    elif event.type == "handoff.accepted":
-        move_lead(event.actor)
-    elif event.type == "matter.closed":
+    # What moved is what the state machine found when it admitted the statement (the row's
+    # ``lead_to``, ``support_to``, ``closes``): the rule is never decided again here.
+    if event.lead_to is not None:
+        move_lead(event.lead_to)
+    if event.support_to is not None and event.support_to not in state.support:
+        state.support[event.support_to] = start(event.support_to, "support")
+    if event.closes:
         if state.lead is not None:
             ended.append(state.lead.end(event))
             # The lead holder at closing stays the custodian of record; the interval ends.

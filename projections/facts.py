@@ -18,7 +18,7 @@ import orjson
 from ledger import statements as s
 from ledger.canonical import statement_body
 from ledger.replay import Verdict
-from ledger.state import LedgerState
+from ledger.state import NO_CUSTODY_CHANGE, LedgerState
 
 # Body fields that name a person other than the actor.
 _NAMED = ("to", "assignee", "grantee")
@@ -56,6 +56,11 @@ class MatterEventRow:
     counterpart: str | None
     holder_competence: str | None  # the new lead holder's competence when custody moves
     body: str  # the statement's body, JCS
+    # What the statement did to custody, as the state machine found it (``CustodyChange``).
+    lead_to: str | None = None
+    support_to: str | None = None
+    closes: bool = False
+    pending_offer: str | None = None  # the matter's pending offer after this statement
 
     def body_dict(self) -> dict[str, Any]:
         value: dict[str, Any] = orjson.loads(self.body)
@@ -167,11 +172,11 @@ def facts_of(
         elif type_ == "consultation.answered" and reply_to in matter.consultations:
             requester = counterpart = matter.consultations[reply_to].requester
     if matter_id is not None and "matter_event" in parts:
-        new_holder = _new_lead_holder(st, raw_body)
+        change = assessment.custody or NO_CUSTODY_CHANGE
         holder_competence: str | None = None
-        if new_holder is not None:
+        if change.lead_to is not None:
             holder_competence = state.registry.competence_finding(
-                new_holder, matter.procedure_code, st.occurred
+                change.lead_to, matter.procedure_code, st.occurred
             ).basis
         competence = assessment.competence
         # Positional: built once per entry replayed, on the rebuild's hot path.
@@ -191,6 +196,10 @@ def facts_of(
             counterpart,
             holder_competence,
             body_bytes.decode(),
+            change.lead_to,
+            change.support_to,
+            change.closes,
+            change.pending_offer,
         )
     timeline: tuple[TimelineRow, ...] = ()
     if "timeline" in parts:
@@ -243,16 +252,6 @@ def facts_of(
 def _flags_json(flags: tuple[str, ...]) -> str:
     """A JSON array of flags; the few combinations that occur are each encoded once."""
     return json.dumps(list(flags))
-
-
-def _new_lead_holder(st: s.Statement, body: dict[str, Any]) -> str | None:
-    if st.type == "matter.opened":
-        return st.actor
-    if st.type == "task.assigned" and body.get("role") == "lead":
-        return str(body["assignee"])
-    if st.type == "handoff.accepted":
-        return st.actor
-    return None
 
 
 def _postings(st: s.Statement, state: LedgerState, index: int) -> tuple[PostingRow, ...]:

@@ -22,7 +22,14 @@ from ledger.errors import NotFound
 from ledger.storage import LedgerRecorder
 from ledger.times import format_recorded_at, parse_instant, utc_now
 from ledger.workdays import DayKind, WorkCalendar, ict_text
-from projections.analysis import MatterAnalysis, analyse, cut_at, matter_json
+from projections.analysis import (
+    DEEMED_AGREED,
+    LATE_ANSWER,
+    MatterAnalysis,
+    analyse,
+    cut_at,
+    matter_json,
+)
 from projections.facts import MatterEventRow
 from projections.indicators import Indicator, Period, indicators_for, with_percentiles
 from projections.store import ProjectionDB, projection_url
@@ -126,10 +133,11 @@ class ReadModels:
         return Cut(index, evaluated, to, start)
 
     def calendar(self, cut: Cut) -> WorkCalendar:
-        """Adjustments recorded by E (and within the read's log prefix): the latest per day."""
+        """Adjustments in the read's log prefix — those recorded by min(``as_of``, now) —
+        the latest per day. Calendar knowledge goes by record time, never by ``to`` (DESIGN
+        §6 v4): a history import recorded today still corrects a January deadline."""
         rows = self._db("matters").read(
-            "SELECT day, kind FROM calendar WHERE idx <= ? AND recorded_at <= ? ORDER BY idx",
-            (cut.index, format_recorded_at(cut.evaluated_at)),
+            "SELECT day, kind FROM calendar WHERE idx <= ? ORDER BY idx", (cut.index,)
         )
         adjustments: dict[date, DayKind] = {}
         for row in rows:
@@ -378,15 +386,15 @@ def _timeline_row(row: Any, flags: list[str]) -> dict[str, Any]:
 
 
 def _consultation_flags(row: Any, matter: MatterAnalysis, cut: Cut) -> list[str]:
-    """``late`` on a late answer; ``deemed_agreed`` on an unanswered request past its window
-    at E (the matter not closed first)."""
+    """``late_answer`` on a late answer; ``deemed_agreed`` on an unanswered request past its
+    window at E (the matter not closed first)."""
     if row["type"] == "consultation.answered":
         late = any(
             c.answer_event_id == row["event_id"] and c.answered_late
             for c in matter.consultations.values()
         )
-        return ["late"] if late else []
+        return [LATE_ANSWER] if late else []
     consultation = matter.consultations.get(row["event_id"])
-    if consultation is not None and consultation.deemed_agreed(cut.evaluated_at, matter.closed_at):
-        return ["deemed_agreed"]
+    if consultation is not None and consultation.deemed_agreed(matter.end, matter.closed_at):
+        return [DEEMED_AGREED]
     return []

@@ -40,8 +40,21 @@ class Position:
     log_index: int  # -1 before the first entry
 
 
+# The shape of each view's rows. A release that changes what a view stores bumps its shape:
+# the view then lives in a database (SQLite slot or PostgreSQL schema) of a new name, which
+# the server builds from index 0 at start-up like any empty view, so an upgraded ledger
+# never reads rows of an older shape and needs no manual step (DESIGN §4 v4). The old
+# database is left as it was; `docs/upgrading.md` says when it may be removed.
+SHAPES: dict[str, int] = {
+    "matters": 2,  # 2: what each statement did to custody (lead_to, support_to, closes, …)
+}
+
+
 def projection_url(ledger_url: str, name: str, *, suffix: str = "") -> str:
     """The database of projection ``name`` beside the ledger at ``ledger_url``."""
+    shape = SHAPES.get(name, 1)
+    if shape > 1:
+        name = f"{name}_v{shape}"
     parts = urlsplit(ledger_url)
     if parts.scheme == "sqlite":
         # A slot: ``<slot>.current`` names the generation file in use (``<slot>.<n>.db``).

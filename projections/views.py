@@ -23,7 +23,8 @@ from projections.store import Position, ProjectionDB
 
 MATTER_EVENT_COLUMNS = (
     "matter_id, seq, idx, event_id, type, actor, occurred_at, recorded_at, direction, "
-    "flags, competence, delegation_id, counterpart, holder_competence, body"
+    "flags, competence, delegation_id, counterpart, holder_competence, body, lead_to, "
+    "support_to, closes, pending_offer"
 )
 TIMELINE_COLUMNS = (
     "official_id, idx, event_id, matter_id, type, role, counterpart, direction, flags, "
@@ -99,7 +100,8 @@ class MattersView(ReadModel):
         "idx BIGINT NOT NULL, event_id TEXT NOT NULL, type TEXT NOT NULL, actor TEXT NOT NULL, "
         "occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, direction TEXT, "
         "flags TEXT NOT NULL, competence TEXT, delegation_id TEXT, counterpart TEXT, "
-        "holder_competence TEXT, body TEXT NOT NULL, PRIMARY KEY (matter_id, seq))",
+        "holder_competence TEXT, body TEXT NOT NULL, lead_to TEXT, support_to TEXT, "
+        "closes BOOLEAN NOT NULL, pending_offer TEXT, PRIMARY KEY (matter_id, seq))",
         "CREATE INDEX IF NOT EXISTS matter_events_type ON matter_events (type, idx)",
         "CREATE TABLE IF NOT EXISTS postings (official_id TEXT NOT NULL, idx BIGINT NOT NULL, "
         "since TEXT NOT NULL, agency_id TEXT NOT NULL, unit_id TEXT NOT NULL, "

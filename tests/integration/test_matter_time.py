@@ -266,7 +266,7 @@ def adjust(world: World, day: str, kind: str) -> dict[str, Any]:
     )
 
 
-def test_a_day_off_recorded_later_moves_the_due_date_only_for_reads_evaluated_after_it(
+def test_a_day_off_recorded_later_moves_the_due_date_for_reads_that_know_it_whatever_their_to(
     world: World,
 ) -> None:
     agency, a = province(world)
@@ -282,8 +282,12 @@ def test_a_day_off_recorded_later_moves_the_due_date_only_for_reads_evaluated_af
     )
     # As the ledger knew it before the adjustment was recorded: the old due date.
     assert matter(world, "H10-CAL", as_of=opened["recorded_at"])["due_at"] == DUE_9_MARCH
-    # At an E in March 2026 the adjustment (recorded now) was not yet recorded.
-    assert matter(world, "H10-CAL", to="2026-03-20T00:00:00+07:00")["due_at"] == DUE_9_MARCH
+    # DESIGN §6 v4: calendar knowledge goes by record time, never by ``to``. A read of
+    # March (E in March 2026) made now knows the adjustment recorded now: an import of
+    # history corrects the deadlines of the period it describes.
+    in_march = matter(world, "H10-CAL", to="2026-03-20T00:00:00+07:00")
+    assert in_march["due_at"] == "2026-03-10T17:00:00+07:00"
+    assert in_march["evaluated_at"] == "2026-03-20T00:00:00+07:00"
 
 
 def test_the_latest_adjustment_of_a_day_recorded_by_e_is_the_one_that_counts(

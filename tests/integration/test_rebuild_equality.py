@@ -423,7 +423,8 @@ def test_a_rebuild_swapped_in_under_a_running_runner_is_noticed(world: World) ->
     live.catch_up()
 
     if not node.ledger.database_url.startswith("sqlite:"):
-        assert all(v.db.schema.endswith(f"_p_{n}") for n, v in live.views.items())
+        # The swapped-in schema carries the live name (with the view's shape), no suffix.
+        assert all(v.db.url == live_url(node, n) for n, v in live.views.items())
     for name, view in live.views.items():
         if view.db.path is not None:  # SQLite: the new generation is in use, the old gone
             slot = view.db.slot

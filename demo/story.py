@@ -49,10 +49,16 @@ ROOT = "root"  # the token that submits root registrars' statements
 LEGAL_BASIS = "Quyết định 25/2025/QĐ-UBND phân cấp giải quyết thủ tục hành chính"
 DECISION_BASIS = "Quyết định 25/2025/QĐ-UBND; quy trình nội bộ giải quyết thủ tục hành chính"
 
-# Calendar changes a province would have recorded (the holidays package knows the rest).
+# Calendar changes a province would have recorded: the swap of New Year 2026 (Friday 2/1
+# off, worked on Saturday 10/1), which the holidays package does not know. The package
+# knows the rest, its own swap included (31/8 off, Saturday 22/8 worked): docs/calendar.md.
+NEW_YEAR_2026_NOTICE = (
+    "Thông báo 01/TB-UBND của UBND tỉnh Sơn Hà: nghỉ Tết Dương lịch 2026, hoán đổi ngày làm"
+    " việc thứ Sáu 02/01/2026 sang thứ Bảy 10/01/2026 (dữ liệu minh họa)"
+)
 ADJUSTMENTS = (
-    ("2026-01-02", "day_off", "Thông báo nghỉ bù Tết Dương lịch 2026 (dữ liệu minh họa)"),
-    ("2026-01-10", "working_day", "Thông báo làm bù ngày 02/01/2026 (dữ liệu minh họa)"),
+    ("2026-01-02", "day_off", NEW_YEAR_2026_NOTICE),
+    ("2026-01-10", "working_day", NEW_YEAR_2026_NOTICE),
 )
 
 

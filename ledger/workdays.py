@@ -2,17 +2,20 @@
 
 Working days are Monday–Friday less Vietnam's public holidays as the pinned ``holidays``
 release computes them (its default categories, lunar Tết and Giỗ Tổ Hùng Vương included,
-with its substituted days off). Make-up working days and any other change come only from
-``calendar.adjusted`` entries, passed in as ``adjustments`` (the latest per date recorded
-by the evaluation instant).
+with its substituted days off), plus the package's make-up working days: where it gives a
+day off as substituted from a weekend day D, D is worked. ``calendar.adjusted`` entries,
+passed in as ``adjustments`` (the latest per date recorded by the evaluation instant), win
+over the package. ``calendar_days`` lists a year's departures with their sources.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from importlib.metadata import version
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -22,32 +25,104 @@ ICT = ZoneInfo("Asia/Ho_Chi_Minh")
 END_OF_DAY = time(17, 0)
 # Working hours (indicator 7): 07:30–11:30 and 13:00–17:00 on working days.
 WORKING_HOURS = ((time(7, 30), time(11, 30)), (time(13, 0), time(17, 0)))
+# Holiday names follow the process locale unless a language is given (under C.UTF-8 they
+# come out in English); Vietnamese is the package's own language for VN.
+NAMES_LANGUAGE = "vi"
+PACKAGE = f"holidays {version('holidays')}"
 
 DayKind = Literal["day_off", "working_day"]
 
 
-@lru_cache(maxsize=256)
-def _public_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("VN", years=year))
+@lru_cache(maxsize=64)
+def _package(year: int, language: str) -> holidays.HolidayBase:
+    """The package's Vietnam for ``year`` and its neighbours: a day off may be substituted
+    from a day of another year (31/12/2018 for Saturday 5/1/2019)."""
+    return holidays.country_holidays("VN", years=range(year - 1, year + 2), language=language)
 
 
 @lru_cache(maxsize=256)
 def _standard_year(year: int) -> tuple[int, ...]:
-    """Ordinals of ``year``'s working days before any recorded adjustment."""
+    """Ordinals of ``year``'s working days before any recorded adjustment: the package's
+    own ``is_working_day``, which counts its make-up days (``weekend_workdays``)."""
+    package = _package(year, NAMES_LANGUAGE)
     first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
-    off = _public_holidays(year)
-    return tuple(
-        o
-        for o in range(first, last + 1)
-        if date.fromordinal(o).weekday() < 5 and date.fromordinal(o) not in off
-    )
+    return tuple(o for o in range(first, last + 1) if package.is_working_day(date.fromordinal(o)))
 
 
-def public_holiday_name(day: date) -> str | None:
+def public_holiday_name(day: date, language: str = NAMES_LANGUAGE) -> str | None:
     """The ``holidays`` package's name for ``day`` in Vietnam, if it is a public holiday."""
-    names = holidays.country_holidays("VN", years=day.year)
-    name = names.get(day)
+    name = _package(day.year, language).get(day)
     return None if name is None else str(name)
+
+
+def _made_up_for(package: holidays.HolidayBase, make_up: date) -> date | None:
+    """The day off the package substituted from ``make_up``: the one whose name carries
+    ``make_up`` as the package writes it ("Ngày nghỉ (thay cho ngày 22/08/2026)")."""
+    written = make_up.strftime(package.tr(getattr(package, "substituted_date_format", "")))
+    if not written:
+        return None
+    days = sorted(d for d, name in package.items() if written in str(name))
+    return days[0] if days else None
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """A day the package or a recorded adjustment speaks about, and what it is worth."""
+
+    day: date
+    working: bool  # after recorded adjustments
+    holiday: str | None = None  # the package's name, for a public holiday or a day off
+    made_up_for: date | None = None  # a package make-up day: the day off moved from it
+    adjusted: DayKind | None = None  # the recorded ``calendar.adjusted`` kind, which wins
+    document: str | None = None  # that adjustment's ``source_document``, when known
+
+    @property
+    def departs(self) -> bool:
+        """A weekday off or a weekend day worked: what ``WorkCalendar.days_off`` lists."""
+        return self.working != (self.day.weekday() < 5)
+
+    @property
+    def source(self) -> str:
+        """Where the day's status comes from, in a line."""
+        if self.adjusted is not None:
+            return f"calendar.adjusted: {self.document}" if self.document else "calendar.adjusted"
+        if self.made_up_for is not None:
+            return f"{PACKAGE}: the day off {self.made_up_for.isoformat()} is substituted from it"
+        if self.holiday is not None:
+            return f"{PACKAGE}: {self.holiday}"
+        return PACKAGE  # a make-up day whose day off the package does not name
+
+
+def calendar_days(
+    year: int,
+    adjustments: Mapping[date, DayKind] | None = None,
+    documents: Mapping[date, str] | None = None,
+    *,
+    language: str = NAMES_LANGUAGE,
+) -> list[CalendarDay]:
+    """Every day of ``year`` that the package names (holidays, weekend ones included, and
+    make-up days) or that ``adjustments`` records, in order; ``documents`` gives each
+    adjustment's ``source_document``. Keep those with ``departs`` for the days off and
+    make-up working days alone."""
+    package = _package(year, language)
+    calendar = WorkCalendar(adjustments)
+    adjusted = {d: k for d, k in calendar.adjustments.items() if d.year == year}
+    make_ups = {d for d in package.weekend_workdays if d.year == year}
+    named = {d for d in package if d.year == year}
+    out: list[CalendarDay] = []
+    for day in sorted(named | make_ups | set(adjusted)):
+        name = package.get(day)
+        out.append(
+            CalendarDay(
+                day,
+                calendar.is_working_day(day),
+                holiday=None if name is None else str(name),
+                made_up_for=_made_up_for(package, day) if day in make_ups else None,
+                adjusted=adjusted.get(day),
+                document=(documents or {}).get(day) if day in adjusted else None,
+            )
+        )
+    return out
 
 
 def local_day(moment: datetime) -> date:
@@ -61,6 +136,7 @@ class WorkCalendar:
     def __init__(self, adjustments: Mapping[date, DayKind] | None = None) -> None:
         self.adjustments: dict[date, DayKind] = dict(adjustments or {})
         self._years: dict[int, list[int]] = {}  # year -> its working days' ordinals
+        self._sets: dict[int, frozenset[int]] = {}  # the same, for membership
 
     def _year(self, year: int) -> list[int]:
         """The ordinals of ``year``'s working days, in order."""
@@ -76,6 +152,8 @@ class WorkCalendar:
                     else:
                         kept.discard(day.toordinal())
                 days = sorted(kept)
+            # The set first: a reader that finds the list may rely on the set.
+            self._sets[year] = frozenset(days)
             self._years[year] = days
         return days
 
@@ -84,10 +162,11 @@ class WorkCalendar:
         return bisect.bisect_right(self._year(day.year), day.toordinal())
 
     def is_working_day(self, day: date) -> bool:
-        kind = self.adjustments.get(day)
-        if kind is not None:
-            return kind == "working_day"
-        return day.weekday() < 5 and day not in _public_holidays(day.year)
+        known = self._sets.get(day.year)
+        if known is None:
+            self._year(day.year)
+            known = self._sets[day.year]
+        return day.toordinal() in known
 
     def days_off(self, start: date, end: date) -> list[date]:
         """Weekdays that are not working days and weekend days that are, in [start, end]."""
@@ -101,13 +180,15 @@ class WorkCalendar:
 
     def nth_working_day_after(self, day: date, n: int) -> date:
         """The ``n``-th working day strictly after ``day`` (``n`` ≥ 0; 0 gives ``day``)."""
-        current = day
-        remaining = n
-        while remaining > 0:
-            current += timedelta(days=1)
-            if self.is_working_day(current):
-                remaining -= 1
-        return current
+        if n <= 0:
+            return day
+        year, index = day.year, self._rank(day) + n - 1  # index into the year's days
+        while True:
+            days = self._year(year)
+            if index < len(days):
+                return date.fromordinal(days[index])
+            index -= len(days)
+            year += 1
 
     def deadline(self, start: datetime, working_days: int) -> datetime:
         """A span of N working days from ``start``: 17:00 ICT on the N-th working day after
@@ -137,11 +218,11 @@ class WorkCalendar:
     def working_days_list(self, after: date, through: date) -> list[date]:
         """The working days d with ``after`` < d ≤ ``through``, in order."""
         out: list[date] = []
-        day = after + timedelta(days=1)
-        while day <= through:
-            if self.is_working_day(day):
-                out.append(day)
-            day += timedelta(days=1)
+        for year in range(after.year, through.year + 1):
+            days = self._year(year)
+            lo = bisect.bisect_right(days, after.toordinal())
+            hi = bisect.bisect_right(days, through.toordinal())
+            out += [date.fromordinal(o) for o in days[lo:hi]]
         return out
 
     def working_hours_between(self, start: datetime, end: datetime) -> float:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import unicodedata
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 
 from demo.build import DemoError, batches, build, plan
-from demo.province import ascii_id, build_registry
-from demo.story import ROOT, Submission, WorkClock
+from demo.province import ROOT_ID, ascii_id, build_registry
+from demo.story import ADJUSTMENTS, ROOT, Submission, WorkClock
 from ledger.canonical import jcs
 from ledger.settings import Settings
-from ledger.workdays import ICT, WorkCalendar
+from ledger.workdays import ICT, WorkCalendar, calendar_days
 
 START = date(2026, 1, 5)
+CALENDAR_DOC = Path(__file__).resolve().parents[2] / "docs" / "calendar.md"
 
 
 def test_the_same_seed_and_start_sign_the_same_statements_byte_for_byte() -> None:
@@ -73,6 +75,55 @@ def test_the_work_clock_skips_lunch_nights_weekends_and_tet() -> None:
     assert clock.advance(friday_before_tet, 2) == datetime(2026, 2, 23, 8, 30, tzinfo=ICT)
     before_lunch = datetime(2026, 3, 2, 11, 0, tzinfo=ICT)
     assert clock.advance(before_lunch, 1) == datetime(2026, 3, 2, 13, 30, tzinfo=ICT)
+
+
+def test_the_demo_records_the_new_year_2026_swap_as_a_province_would() -> None:
+    story, submissions = plan(3, START, 10)
+    adjusted = [
+        s.envelope["statement"]
+        for s in submissions[: story.registry_end]
+        if s.envelope["statement"]["type"] == "calendar.adjusted"
+    ]
+    assert [(a["body"]["date"], a["body"]["kind"]) for a in adjusted] == [
+        ("2026-01-02", "day_off"),
+        ("2026-01-10", "working_day"),
+    ]
+    for statement in adjusted:
+        assert statement["subject"] == "calendar:VN"
+        assert statement["actor"] == ROOT_ID
+        assert statement["body"]["source_document"].endswith("(dữ liệu minh họa)")
+    calendar = story.clock.calendar
+    assert not calendar.is_working_day(date(2026, 1, 2))
+    assert calendar.is_working_day(date(2026, 1, 10))
+    assert calendar.is_working_day(date(2026, 8, 22))  # the package's own make-up day
+
+
+def test_docs_calendar_lists_every_2026_day_the_demo_calendar_departs_on() -> None:
+    story, _ = plan(3, START, 10)
+    documents = {date.fromisoformat(d): source for d, _, source in ADJUSTMENTS}
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in CALENDAR_DOC.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| 2026-")
+    }
+    departs = [
+        d for d in calendar_days(2026, story.clock.calendar.adjustments, documents) if d.departs
+    ]
+    # Weekdays off first, then weekend days worked, each in date order.
+    assert list(rows) == [d.day.isoformat() for d in departs if not d.working] + [
+        d.day.isoformat() for d in departs if d.working
+    ]
+    for day in departs:
+        row = rows[day.day.isoformat()]
+        if day.adjusted is not None:
+            assert "calendar.adjusted" in row, row
+            assert "01/TB-UBND" in str(day.document), day
+        elif day.holiday is not None:
+            assert day.holiday in row, row
+        else:
+            assert day.made_up_for is not None, day
+            made_up_for = day.made_up_for
+            assert f"make-up for {made_up_for:%A} {made_up_for.day}/{made_up_for.month}" in row
 
 
 def _submission(token: str, subject: str, seq: int) -> Submission:

@@ -115,6 +115,19 @@ class PendingSpan:
 
 
 @dataclass
+class Pause:
+    """A supplement pause (DESIGN §6): from the request that opened it to the receipt, or
+    to the matter's end while still open; ``working_days`` is its length P, the working
+    days d with request_day < d ≤ receipt_day (a request while paused opens none)."""
+
+    requested_by: str
+    from_at: datetime
+    received_by: str | None = None
+    until: datetime | None = None
+    working_days: int = 0
+
+
+@dataclass
 class MatterAnalysis:
     matter_id: str
     events: list[MatterEventRow]
@@ -139,6 +152,7 @@ class MatterAnalysis:
     late_extensions: list[str] = field(default_factory=list)  # extensions after the due time
     tasks: list[Task] = field(default_factory=list)
     pending_spans: list[PendingSpan] = field(default_factory=list)
+    pauses: list[Pause] = field(default_factory=list)
 
     @property
     def end(self) -> datetime:
@@ -272,7 +286,12 @@ def analyse(
             m.supplement_requests.append(event)
             if pause_from is None:
                 pause_from = at
+                m.pauses.append(Pause(event.event_id, at))
         elif kind == "supplement.received":
+            if m.pauses and m.pauses[-1].received_by is None:
+                opened = m.pauses[-1]
+                opened.received_by, opened.until = event.event_id, at
+                opened.working_days = _pause(calendar, opened.from_at, at)
             if pause_from is not None and m.due_at is not None:
                 m.due_at = calendar.shift(m.due_at, _pause(calendar, pause_from, at))
             pause_from = None
@@ -313,6 +332,9 @@ def analyse(
     # The pending offer is what the state machine found after the last statement shown.
     m.pending_offer = events[-1].pending_offer if events else None
     m.pending_spans = pending_spans(events, m.offers)
+    if m.pauses and m.pauses[-1].received_by is None:
+        still = m.pauses[-1]
+        still.until, still.working_days = m.end, _pause(calendar, still.from_at, m.end)
     if pause_from is not None and m.due_at is not None:
         # A pause still open runs to the closing, or to the evaluation day while open.
         m.due_at = calendar.shift(m.due_at, _pause(calendar, pause_from, m.end))

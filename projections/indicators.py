@@ -1,63 +1,71 @@
-"""Avoidance indicators 1–9 (DESIGN §7), computed from analysed matters at E.
+"""Avoidance indicators 1–12 (DESIGN §7), computed from analysed matters at E.
 
-Each indicator is ``{numerator, denominator, value, matters, peer_percentile}``; ``value`` is
-numerator / denominator (null when the denominator is 0) and ``matters`` the ids behind the
-numerator. The period is [from, to) of ``occurred_at``: a matter counts for an official when
-one of their lead intervals meets it; an act counts when it occurred in it. Higher values
-are always worse. docs/indicators.md states each definition exactly as computed here.
+One function per indicator, found by name in ``RULES``: each takes the official, the
+matters they are party to and the period, and returns an ``Indicator``. ``with_percentiles``
+ranks every value among the province's officials and among the official's agency. The
+period is [from, to) of ``occurred_at``: a matter counts for an official when one of their
+lead intervals meets it; an act counts when it occurred in it. Higher values are always
+worse. docs/read-models.md "Indicators" states each definition exactly as computed here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import bisect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 
 from ledger.times import parse_instant
-from ledger.workdays import ICT, local_day, median, percentile_rank
+from ledger.workdays import ICT, local_day, median
 from projections.analysis import MatterAnalysis
 from projections.custody import Interval
+from projections.facts import MatterEventRow
 
-NAMES = (
-    "escalation_within_competence",
-    "positionless_consultation",
-    "ping_pong",
-    "returned_handoffs",
-    "overdue",
-    "unresponsive_consultee",
-    "first_action_delay",
-    "decisions_outside_competence",
-    "repeated_supplement_requests",
-)
 _UP = ("up", "up_external")
 _SIDEWAYS = ("lateral", "external", "up_external")
+_ESCALATING = ("handoff.offered", "consultation.requested")
+MIN_PEERS = 5  # a percentile among fewer values is null
+IDLE_WORKING_DAYS = 5  # indicator 12: idle for more than this many working days
 
 
 @dataclass
 class Indicator:
+    """One indicator of one official: a ratio, or (indicator 7) a measure."""
+
     numerator: int = 0
     denominator: int | None = 0
     matters: set[str] = field(default_factory=set)
-    value_override: float | None = None
+    measure: float | None = None
+    is_measure: bool = False  # ``value`` is ``measure``, not numerator / denominator
     extra: dict[str, Any] = field(default_factory=dict)
-    has_override: bool = False
+
+    def count(self, matter_id: str, hit: bool) -> None:
+        """One more in the denominator; in the numerator too when ``hit``."""
+        self.denominator = (self.denominator or 0) + 1
+        if hit:
+            self.numerator += 1
+            self.matters.add(matter_id)
 
     @property
     def value(self) -> float | None:
-        if self.has_override:
-            return self.value_override
+        if self.is_measure:
+            return self.measure
         if not self.denominator:
             return None
         return self.numerator / self.denominator
 
-    def as_json(self, peer_percentile: float | None) -> dict[str, Any]:
+    def as_json(self, province: Rank, agency: Rank) -> dict[str, Any]:
         return {
             "numerator": self.numerator,
             "denominator": self.denominator,
             "value": self.value,
             "matters": sorted(self.matters),
-            "peer_percentile": peer_percentile,
+            "peer_percentile": province.percentile,
+            "peers": province.n,
+            "agency_percentile": agency.percentile,
+            "agency_peers": agency.n,
             **self.extra,
         }
 
@@ -79,58 +87,121 @@ class Period:
         return self.start is None or end is None or end > self.start
 
 
-def _interval_meets(m: MatterAnalysis, interval: Interval, period: Period) -> bool:
-    end = parse_instant(interval.to_at) if interval.to_at else None
-    return period.meets(parse_instant(interval.from_at), end)
+Rule = Callable[[str, Sequence[MatterAnalysis], Period], Indicator]
 
 
-def indicators_for(
-    official_id: str, matters: Iterable[MatterAnalysis], period: Period
-) -> dict[str, Indicator]:
-    """Indicators 1–9 of ``official_id`` over ``matters`` (every matter they touched)."""
-    out = {name: Indicator() for name in NAMES}
-    out["first_action_delay"].denominator = None
-    out["first_action_delay"].has_override = True
-    overdue_days: list[float] = []
-    delays: list[float] = []
+# --- helpers shared by the rules -------------------------------------------------------------
+
+
+def _occurred(event: MatterEventRow) -> datetime:
+    return parse_instant(event.occurred_at)
+
+
+def _end(interval: Interval) -> datetime | None:
+    return parse_instant(interval.to_at) if interval.to_at else None
+
+
+def _meets(interval: Interval, period: Period) -> bool:
+    return period.meets(parse_instant(interval.from_at), _end(interval))
+
+
+def _competent(finding: str | None) -> bool:
+    """A competence finding of ``own`` or ``delegated``."""
+    return finding not in (None, "none")
+
+
+def _holds_lead_at(mine: list[Interval], seq: int) -> bool:
+    return any(i.started_seq <= seq and (i.ended_seq is None or seq < i.ended_seq) for i in mine)
+
+
+def _escalations(m: MatterAnalysis, official_id: str, mine: list[Interval]) -> list[MatterEventRow]:
+    """Their ``up``/``up_external`` offers and consultations made while holding the lead and
+    found within their competence (the statement's own finding)."""
+    return [
+        e
+        for e in m.events
+        if e.actor == official_id
+        and e.type in _ESCALATING
+        and e.direction in _UP
+        and _competent(e.competence)
+        and _holds_lead_at(mine, e.seq)
+    ]
+
+
+def _required(m: MatterAnalysis, event: MatterEventRow) -> bool:
+    """A consultation that states the legal basis obliging it (``required_by``, v4)."""
+    consultation = m.consultations.get(event.event_id)
+    return consultation is not None and bool(consultation.required_by)
+
+
+# --- the rules, 1–12 -------------------------------------------------------------------------
+
+
+def escalation_within_competence(
+    official_id: str, matters: Sequence[MatterAnalysis], period: Period
+) -> Indicator:
+    """1. Of their lead matters held with competence, those sent up before the first
+    decision (a consultation with ``required_by`` is no escalation)."""
+    ind = Indicator()
     for m in matters:
         mine = m.lead_intervals(official_id)
-        lead_in_period = [i for i in mine if _interval_meets(m, i, period)]
-        first_decision = m.first_decision_seq()
-        # 1. escalation_within_competence
+        in_period = [i for i in mine if _meets(i, period)]
+        if not in_period:
+            continue
         escalations = [
-            e
-            for e in m.events
-            if e.actor == official_id
-            and e.type in ("handoff.offered", "consultation.requested")
-            and e.direction in _UP
-            and e.competence not in (None, "none")
-            and period.contains(parse_instant(e.occurred_at))
-            and _holds_lead_at(mine, e.seq)
+            e for e in _escalations(m, official_id, mine) if period.contains(_occurred(e))
         ]
-        held_with_competence = any(i.competence not in (None, "none") for i in lead_in_period)
-        if lead_in_period and (held_with_competence or escalations):
-            ind = out["escalation_within_competence"]
-            ind.denominator = (ind.denominator or 0) + 1
-            if any(first_decision is None or e.seq < first_decision for e in escalations):
-                ind.numerator += 1
-                ind.matters.add(m.matter_id)
-        # 2. positionless_consultation (counted per request)
+        # An escalation found within competence shows competence held, even one the law
+        # required: it puts the matter in the denominator, never in the numerator.
+        if not (any(_competent(i.competence) for i in in_period) or escalations):
+            continue
+        first = m.first_decision_seq()
+        ind.count(
+            m.matter_id,
+            any((first is None or e.seq < first) and not _required(m, e) for e in escalations),
+        )
+    return ind
+
+
+def positionless_consultation(
+    official_id: str, matters: Sequence[MatterAnalysis], period: Period
+) -> Indicator:
+    """2. Of their consultation requests, those with no ``proposed_position``."""
+    ind = Indicator()
+    for m in matters:
         for c in m.consultations.values():
             if c.requester == official_id and period.contains(c.occurred_at):
-                ind = out["positionless_consultation"]
-                ind.denominator = (ind.denominator or 0) + 1
-                if not c.proposed_position:
-                    ind.numerator += 1
-                    ind.matters.add(m.matter_id)
-        # 3. ping_pong
-        if lead_in_period:
-            ind = out["ping_pong"]
-            ind.denominator = (ind.denominator or 0) + 1
-            if _ping_pong(m, official_id):
-                ind.numerator += 1
-                ind.matters.add(m.matter_id)
-        # 4. returned_handoffs (counted per answered offer)
+                ind.count(m.matter_id, not c.proposed_position)
+    return ind
+
+
+def ping_pong(official_id: str, matters: Sequence[MatterAnalysis], period: Period) -> Indicator:
+    """3. Of their lead matters, those they held in two or more lead intervals separated by
+    someone else's, counting only intervals begun before the first decision (v4)."""
+    ind = Indicator()
+    for m in matters:
+        if any(_meets(i, period) for i in m.lead_intervals(official_id)):
+            ind.count(m.matter_id, _bounced(m, official_id))
+    return ind
+
+
+def _bounced(m: MatterAnalysis, official_id: str) -> bool:
+    first = m.first_decision_seq()
+    before = [
+        i for i in m.intervals if i.role == "lead" and (first is None or i.started_seq < first)
+    ]
+    # Consecutive lead intervals never have one holder (a lead assignment to the holder does
+    # not split theirs): two of theirs always have someone else's between them.
+    return sum(1 for i in before if i.official_id == official_id) >= 2
+
+
+def returned_handoffs(
+    official_id: str, matters: Sequence[MatterAnalysis], period: Period
+) -> Indicator:
+    """4. Of their answered lateral/external/up_external offers, those returned
+    ``not_competent``."""
+    ind = Indicator()
+    for m in matters:
         for o in m.offers.values():
             if (
                 o.offerer == official_id
@@ -138,22 +209,96 @@ def indicators_for(
                 and o.answer in ("accepted", "returned")
                 and period.contains(o.occurred_at)
             ):
-                ind = out["returned_handoffs"]
-                ind.denominator = (ind.denominator or 0) + 1
-                if o.answer == "returned" and o.reason == "not_competent":
-                    ind.numerator += 1
-                    ind.matters.add(m.matter_id)
-        # 5. overdue
-        if lead_in_period:
-            ind = out["overdue"]
-            ind.denominator = (ind.denominator or 0) + 1
-            if m.is_late and m.due_at is not None:
-                late_span = Period(m.due_at, m.end)
-                if any(late_span.meets(parse_instant(i.from_at), _end(i)) for i in mine):
-                    ind.numerator += 1
-                    ind.matters.add(m.matter_id)
-                    overdue_days.append(float(_days_held_overdue(m, mine)))
-        # 6. unresponsive_consultee (counted per consultation)
+                ind.count(m.matter_id, o.answer == "returned" and o.reason == "not_competent")
+    return ind
+
+
+Span = tuple[datetime, datetime | None]  # [start, end); end None: still running at E
+
+
+def overdue(official_id: str, matters: Sequence[MatterAnalysis], period: Period) -> Indicator:
+    """5. Of the matters they answered for, those late while they answered for it; also the
+    overdue working days charged to them. They answer for a matter while holding the lead
+    with no offer of theirs pending, and while an offer to them is pending (v4)."""
+    ind = Indicator()
+    days: list[float] = []
+    for m in matters:
+        mine = m.lead_intervals(official_id)
+        offered = [(p.from_at, p.until) for p in m.pending_spans if p.to == official_id]
+        if not (any(_meets(i, period) for i in mine) or any(period.meets(*s) for s in offered)):
+            continue
+        spans = _answerable_spans(m, official_id, mine) + [s for s in offered if _nonempty(s)]
+        late = m.due_at is not None and m.is_late
+        hit = late and any(Period(m.due_at, m.end).meets(*s) for s in spans)
+        ind.count(m.matter_id, hit)
+        if hit:
+            days.append(float(_charged_days(m, spans)))
+    ind.extra = {"total_working_days": int(sum(days)), "median_working_days": median(days)}
+    return ind
+
+
+def _nonempty(span: Span) -> bool:
+    return span[1] is None or span[1] > span[0]
+
+
+def _answerable_spans(m: MatterAnalysis, official_id: str, mine: list[Interval]) -> list[Span]:
+    """Their lead intervals less the spans during which an offer of theirs was pending."""
+    holes = sorted(
+        ((p.from_at, p.until) for p in m.pending_spans if p.offerer == official_id),
+        key=lambda s: s[0],
+    )
+    spans: list[Span] = []
+    for interval in mine:
+        spans += _minus(parse_instant(interval.from_at), _end(interval), holes)
+    return [s for s in spans if _nonempty(s)]
+
+
+def _minus(start: datetime, end: datetime | None, holes: list[Span]) -> list[Span]:
+    """[start, end) less ``holes`` (sorted by start)."""
+    pieces: list[Span] = []
+    cursor: datetime | None = start  # None: a hole runs to E, nothing is left
+    for hole_start, hole_end in holes:
+        if cursor is None or (end is not None and hole_start >= end):
+            break
+        if hole_end is not None and hole_end <= cursor:
+            continue
+        if hole_start > cursor:
+            pieces.append((cursor, hole_start))
+        cursor = None if hole_end is None else max(cursor, hole_end)
+    if cursor is not None and (end is None or cursor < end):
+        pieces.append((cursor, end))
+    return pieces
+
+
+def _charged_days(m: MatterAnalysis, spans: list[Span]) -> int:
+    """The overdue working days (due day < d ≤ end day) on which one of ``spans`` ran: a
+    span [start, end) runs on day d (ICT) when it overlaps d; a span still running at E
+    runs to the end day."""
+    assert m.due_at is not None
+    last = local_day(m.end)
+    ranges: list[tuple[date, date]] = []
+    for start, end in spans:
+        if end is None:
+            stop = last
+        else:
+            local_end = end.astimezone(ICT)
+            # [start, end) overlaps day d unless ``end`` is exactly d's midnight.
+            stop = local_end.date() - timedelta(days=1 if local_end.time() == time(0) else 0)
+        ranges.append((local_day(start), stop))
+    return sum(
+        1
+        for d in m.calendar.working_days_list(local_day(m.due_at), last)
+        if any(lo <= d <= hi for lo, hi in ranges)
+    )
+
+
+def unresponsive_consultee(
+    official_id: str, matters: Sequence[MatterAnalysis], period: Period
+) -> Indicator:
+    """6. Of consultations addressed to them, answered or with their window over at E (the
+    matter not closed first), those answered late, ``no_position``, or not at all."""
+    ind = Indicator()
+    for m in matters:
         for c in m.consultations.values():
             if c.to != official_id or not period.contains(c.occurred_at):
                 continue
@@ -163,13 +308,22 @@ def indicators_for(
             )
             if closed_first or not (c.answered_at is not None or window_over):
                 continue
-            ind = out["unresponsive_consultee"]
-            ind.denominator = (ind.denominator or 0) + 1
-            if c.answered_late or c.position == "no_position" or c.answered_at is None:
-                ind.numerator += 1
-                ind.matters.add(m.matter_id)
-        # 7. first_action_delay
-        for interval in mine:
+            ind.count(
+                m.matter_id,
+                c.answered_late or c.position == "no_position" or c.answered_at is None,
+            )
+    return ind
+
+
+def first_action_delay(
+    official_id: str, matters: Sequence[MatterAnalysis], period: Period
+) -> Indicator:
+    """7. The median working hours from receiving the lead (not their own opening) to their
+    next act within that custody; intervals with no act are left out."""
+    ind = Indicator(denominator=None, is_measure=True)
+    delays: list[float] = []
+    for m in matters:
+        for interval in m.lead_intervals(official_id):
             if interval.started_seq == 0 or not period.contains(parse_instant(interval.from_at)):
                 continue  # their own opening, or received outside the period
             act = next(
@@ -186,104 +340,199 @@ def indicators_for(
             )
             if act is None:
                 continue
-            ind = out["first_action_delay"]
             ind.numerator += 1
             ind.matters.add(m.matter_id)
             delays.append(
-                m.calendar.working_hours_between(
-                    parse_instant(interval.from_at), parse_instant(act.occurred_at)
-                )
+                m.calendar.working_hours_between(parse_instant(interval.from_at), _occurred(act))
             )
-        # 8. decisions_outside_competence (counted per decision)
+    ind.measure = median(delays)
+    return ind
+
+
+def decisions_outside_competence(
+    official_id: str, matters: Sequence[MatterAnalysis], period: Period
+) -> Indicator:
+    """8. Of their decisions, those found ``none``."""
+    ind = Indicator()
+    for m in matters:
         for d in m.decisions:
             if d.decider == official_id and period.contains(d.occurred_at):
-                ind = out["decisions_outside_competence"]
-                ind.denominator = (ind.denominator or 0) + 1
-                if d.competence == "none":
-                    ind.numerator += 1
-                    ind.matters.add(m.matter_id)
-        # 9. repeated_supplement_requests
+                ind.count(m.matter_id, d.competence == "none")
+    return ind
+
+
+def repeated_supplement_requests(
+    official_id: str, matters: Sequence[MatterAnalysis], period: Period
+) -> Indicator:
+    """9. Of matters where they requested a supplement, those with two or more requests."""
+    ind = Indicator()
+    for m in matters:
         requests = m.supplement_requests
-        if any(
-            r.actor == official_id and period.contains(parse_instant(r.occurred_at))
-            for r in requests
-        ):
-            ind = out["repeated_supplement_requests"]
-            ind.denominator = (ind.denominator or 0) + 1
-            if len(requests) >= 2:
-                ind.numerator += 1
-                ind.matters.add(m.matter_id)
-    out["first_action_delay"].value_override = median(delays)
-    out["overdue"].extra = {
-        "total_working_days": int(sum(overdue_days)),
-        "median_working_days": median(overdue_days),
-    }
-    return out
+        if any(r.actor == official_id and period.contains(_occurred(r)) for r in requests):
+            ind.count(m.matter_id, len(requests) >= 2)
+    return ind
 
 
-def _end(interval: Interval) -> datetime | None:
-    return parse_instant(interval.to_at) if interval.to_at else None
+def competence_unused(
+    official_id: str, matters: Sequence[MatterAnalysis], period: Period
+) -> Indicator:
+    """10. Of decided matters whose lead they held, with competence, before the first
+    decision, those whose first decision someone else made."""
+    ind = Indicator()
+    for m in matters:
+        if not m.decisions:
+            continue  # nobody has decided yet: no competence went unused so far
+        first = m.decisions[0]
+        mine = m.lead_intervals(official_id)
+        before = [i for i in mine if i.started_seq < first.seq and _meets(i, period)]
+        if not before:
+            continue
+        competent = any(_competent(i.competence) for i in before) or any(
+            e.seq < first.seq for e in _escalations(m, official_id, mine)
+        )
+        if competent:
+            ind.count(m.matter_id, first.decider != official_id)
+    return ind
 
 
-def _holds_lead_at(mine: list[Interval], seq: int) -> bool:
-    return any(i.started_seq <= seq and (i.ended_seq is None or seq < i.ended_seq) for i in mine)
+def missed_step_deadlines(
+    official_id: str, matters: Sequence[MatterAnalysis], period: Period
+) -> Indicator:
+    """11. Of tasks assigned to them with a ``due_at``, those still theirs at ``due_at``
+    with no statement of theirs on the matter since the assignment."""
+    ind = Indicator()
+    for m in matters:
+        for task in m.tasks:
+            if (
+                task.assignee != official_id
+                or task.due_at is None
+                or not period.contains(task.occurred_at)
+            ):
+                continue
+            due = task.due_at
+            if any(
+                e.actor == official_id and e.seq > task.seq and _occurred(e) <= due
+                for e in m.events
+            ):
+                ind.count(m.matter_id, False)  # they acted by the due time
+            elif due <= m.end and _holds(m, official_id, task.role, due):
+                ind.count(m.matter_id, True)
+            # Otherwise not yet due at E, or no longer theirs at the due time (the lead moved
+            # on, the matter closed): neither met nor missed.
+    return ind
 
 
-def _ping_pong(m: MatterAnalysis, official_id: str) -> bool:
-    """Two or more lead intervals of theirs separated by someone else's."""
-    holders = [i.official_id for i in m.intervals if i.role == "lead"]
-    seen_mine = seen_other_after = False
-    for holder in holders:
-        if holder == official_id:
-            if seen_mine and seen_other_after:
-                return True
-            seen_mine = True
-            seen_other_after = False
-        elif seen_mine:
-            seen_other_after = True
-    return False
+def _holds(m: MatterAnalysis, official_id: str, role: str, at: datetime) -> bool:
+    """Whether an interval of theirs in ``role`` runs at ``at``."""
+    return any(
+        i.official_id == official_id
+        and i.role == role
+        and parse_instant(i.from_at) <= at
+        and (i.to_at is None or at < parse_instant(i.to_at))
+        for i in m.intervals
+    )
 
 
-def _days_held_overdue(m: MatterAnalysis, mine: list[Interval]) -> int:
-    """Overdue working days (due day < d ≤ end day) during which one of their lead
-    intervals ran (an interval [from, to) runs during day d when it overlaps d, in ICT)."""
-    assert m.due_at is not None
-    first_overdue = local_day(m.due_at) + timedelta(days=1)
-    last_overdue = local_day(m.end)
-    spans: list[tuple[date, date]] = []
-    for interval in mine:
-        start = local_day(parse_instant(interval.from_at))
-        end = _end(interval)
-        if end is None:
-            stop = last_overdue
-        else:
-            local_end = end.astimezone(ICT)
-            # [from, to) overlaps day d unless ``to`` is exactly d's midnight.
-            stop = local_end.date() - timedelta(days=1 if local_end.time() == time(0) else 0)
-        lo, hi = max(start, first_overdue), min(stop, last_overdue)
-        if lo <= hi:
-            spans.append((lo, hi))
-    count = 0
-    covered_to: date | None = None
-    for lo, hi in sorted(spans):
-        if covered_to is not None and lo <= covered_to:
-            lo = covered_to + timedelta(days=1)
-        if lo <= hi:
-            count += m.calendar.working_days_between(lo - timedelta(days=1), hi)
-            covered_to = hi
-    return count
+def idle_custody(official_id: str, matters: Sequence[MatterAnalysis], period: Period) -> Indicator:
+    """12. Of their lead intervals, those with a stretch of more than 5 working days in
+    which they signed nothing on the matter; also the longest such stretch."""
+    ind = Indicator()
+    longest: int | None = None
+    for m in matters:
+        for interval in m.lead_intervals(official_id):
+            if not _meets(interval, period):
+                continue
+            idle = _longest_idle(m, official_id, interval)
+            ind.count(m.matter_id, idle > IDLE_WORKING_DAYS)
+            longest = idle if longest is None else max(longest, idle)
+    ind.extra = {"longest_idle_working_days": longest}
+    return ind
+
+
+def _longest_idle(m: MatterAnalysis, official_id: str, interval: Interval) -> int:
+    """The most working days (d with start day < d ≤ end day) between consecutive points of
+    the interval: its start, each statement of theirs within it, its end (E while open)."""
+    acts = [
+        _occurred(e)
+        for e in m.events
+        if e.actor == official_id
+        and e.seq > interval.started_seq
+        and (interval.ended_seq is None or e.seq <= interval.ended_seq)
+    ]
+    points = sorted([parse_instant(interval.from_at), *acts, m.interval_end(interval)])
+    return max(
+        m.calendar.working_days_between(local_day(a), local_day(b)) for a, b in pairwise(points)
+    )
+
+
+RULES: dict[str, Rule] = {
+    "escalation_within_competence": escalation_within_competence,
+    "positionless_consultation": positionless_consultation,
+    "ping_pong": ping_pong,
+    "returned_handoffs": returned_handoffs,
+    "overdue": overdue,
+    "unresponsive_consultee": unresponsive_consultee,
+    "first_action_delay": first_action_delay,
+    "decisions_outside_competence": decisions_outside_competence,
+    "repeated_supplement_requests": repeated_supplement_requests,
+    "competence_unused": competence_unused,
+    "missed_step_deadlines": missed_step_deadlines,
+    "idle_custody": idle_custody,
+}
+NAMES = tuple(RULES)  # DESIGN §7's order, 1–12
+
+
+def indicators_for(
+    official_id: str, matters: Sequence[MatterAnalysis], period: Period
+) -> dict[str, Indicator]:
+    """Indicators 1–12 of ``official_id`` over ``matters`` (every matter they are party to)."""
+    return {name: rule(official_id, matters, period) for name, rule in RULES.items()}
+
+
+# --- percentiles -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rank:
+    """A percentile and the size of the group it ranks among."""
+
+    percentile: float | None
+    n: int
+
+
+class _Group:
+    """The non-null values of one indicator in one group of officials, sorted once."""
+
+    def __init__(self, values: Iterable[float]) -> None:
+        self.ordered = sorted(values)
+
+    def rank(self, value: float | None) -> Rank:
+        """100·(#lower + 0.5·#equal)/n, the official's own value among the equal; null for
+        a null value or a group smaller than ``MIN_PEERS``."""
+        n = len(self.ordered)
+        if value is None or n < MIN_PEERS:
+            return Rank(None, n)
+        lower = bisect.bisect_left(self.ordered, value)
+        equal = bisect.bisect_right(self.ordered, value) - lower
+        return Rank(100 * (lower + 0.5 * equal) / n, n)
 
 
 def with_percentiles(
-    table: dict[str, dict[str, Indicator]],
+    table: Mapping[str, Mapping[str, Indicator]], agency_of: Mapping[str, str]
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """Each official's indicators as JSON with peer percentiles among ``table``'s officials."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for official_id, indicators in table.items():
-        out[official_id] = {}
-        for name, ind in indicators.items():
-            peers = [v for other in table.values() if (v := other[name].value) is not None]
-            value = ind.value
-            rank = None if value is None else percentile_rank(value, peers)
-            out[official_id][name] = ind.as_json(rank)
+    """Each official's indicators as JSON, ranked among all of ``table`` (the province's
+    officials at E) and among those of their own agency (``agency_of``)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {official: {} for official in table}
+    for name in NAMES:
+        values = {official: row[name].value for official, row in table.items()}
+        province = _Group(v for v in values.values() if v is not None)
+        by_agency: dict[str, list[float]] = {}
+        for official, value in values.items():
+            if value is not None:
+                by_agency.setdefault(agency_of[official], []).append(value)
+        agencies = {agency: _Group(group) for agency, group in by_agency.items()}
+        for official, row in table.items():
+            value = values[official]
+            agency = agencies.get(agency_of[official]) or _Group(())
+            out[official][name] = row[name].as_json(province.rank(value), agency.rank(value))
     return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -31,7 +31,7 @@ from projections.analysis import (
     matter_json,
 )
 from projections.facts import MatterEventRow
-from projections.indicators import Indicator, Period, indicators_for, with_percentiles
+from projections.indicators import Period, indicators_for, with_percentiles
 from projections.store import ProjectionDB, projection_url
 from projections.views import (
     CUSTODY_COLUMNS,
@@ -259,86 +259,53 @@ class ReadModels:
 
     # --- indicators ----------------------------------------------------------------------
 
-    def agency_of(self, official_id: str, cut: Cut) -> str | None:
+    def province_officials(self, cut: Cut) -> dict[str, str]:
+        """Every official of the ledger at E — the province — with the agency of their
+        posting in force at E."""
         rows = self._db("matters").read(
-            "SELECT since, agency_id FROM postings WHERE official_id = ? AND idx <= ? ORDER BY idx",
-            (official_id, cut.index),
-        )
-        agency = None
-        for row in rows:
-            if parse_instant(row["since"]) <= cut.evaluated_at:
-                agency = str(row["agency_id"])
-        return agency
-
-    def agency_officials(self, agency_id: str, cut: Cut) -> list[str]:
-        """Officials whose posting in force at E is in ``agency_id``."""
-        rows = self._db("matters").read(
-            "SELECT official_id, since, agency_id FROM postings WHERE idx <= ? AND "
-            "official_id IN (SELECT official_id FROM postings WHERE agency_id = ?) "
+            "SELECT official_id, since, agency_id FROM postings WHERE idx <= ? "
             "ORDER BY official_id, idx",
-            (cut.index, agency_id),
+            (cut.index,),
         )
         current: dict[str, str] = {}
         for row in rows:
             if parse_instant(row["since"]) <= cut.evaluated_at:
-                current[row["official_id"]] = row["agency_id"]
-        return sorted(o for o, a in current.items() if a == agency_id)
+                current[row["official_id"]] = str(row["agency_id"])
+        return current
 
-    def _matters_touching(self, officials: Iterable[str], cut: Cut) -> list[str]:
-        """Matters where any of ``officials`` held custody or acted or was party."""
-        ids: set[str] = set()
-        for official in officials:
-            for row in self._db("timeline").read(
-                "SELECT DISTINCT matter_id FROM timeline WHERE official_id = ? AND idx <= ? "
-                "AND matter_id IS NOT NULL",
-                (official, cut.index),
-            ):
-                ids.add(row["matter_id"])
-            for row in self._db("custody").read(
-                "SELECT DISTINCT matter_id FROM custody WHERE official_id = ? AND started_idx <= ?",
-                (official, cut.index),
-            ):
-                ids.add(row["matter_id"])
-        return sorted(ids)
-
-    def _events_of(self, matter_ids: list[str], cut: Cut) -> dict[str, list[MatterEventRow]]:
-        """The events of many matters, a few queries in all, each matter cut at ``to``."""
+    def _all_matter_events(self, cut: Cut) -> dict[str, list[MatterEventRow]]:
+        """The events of every matter in the log as read, each matter cut at ``to``."""
+        rows = self._db("matters").read(
+            f"SELECT {MATTER_EVENT_COLUMNS} FROM matter_events WHERE idx <= ? "
+            "ORDER BY matter_id, seq",
+            (cut.index,),
+        )
         grouped: dict[str, list[MatterEventRow]] = {}
-        db = self._db("matters")
-        for start in range(0, len(matter_ids), 500):
-            chunk = matter_ids[start : start + 500]
-            rows = db.read(
-                f"SELECT {MATTER_EVENT_COLUMNS} FROM matter_events WHERE idx <= ? AND "
-                f"matter_id IN ({', '.join('?' for _ in chunk)}) ORDER BY matter_id, seq",
-                (cut.index, *chunk),
-            )
-            for row in rows:
-                grouped.setdefault(row["matter_id"], []).append(_event(row))
+        for row in rows:
+            grouped.setdefault(row["matter_id"], []).append(_event(row))
         cut_events = {m: cut_at(events, cut.to) for m, events in grouped.items()}
         return {m: events for m, events in cut_events.items() if events}
 
-    def _table(self, officials: list[str], cut: Cut) -> dict[str, dict[str, Indicator]]:
+    def _province_table(
+        self, cut: Cut, agency_of: dict[str, str]
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        """Indicators of every official of the province (``agency_of``), each ranked among
+        the province and among their agency (DESIGN §7 v4: province-wide peers)."""
         calendar = self.calendar(cut)
-        events = self._events_of(self._matters_touching(officials, cut), cut)
-        analyses = [
-            analyse(matter_id, matter_events, cut.evaluated_at, calendar)
-            for matter_id, matter_events in events.items()
-        ]
-        by_party: dict[str, list[MatterAnalysis]] = {o: [] for o in officials}
-        for analysis in analyses:
+        by_party: dict[str, list[MatterAnalysis]] = {o: [] for o in agency_of}
+        for matter_id, matter_events in self._all_matter_events(cut).items():
+            analysis = analyse(matter_id, matter_events, cut.evaluated_at, calendar)
             for person in analysis.parties():
                 if person in by_party:
                     by_party[person].append(analysis)
-        return {o: indicators_for(o, by_party[o], cut.period) for o in officials}
+        table = {o: indicators_for(o, by_party[o], cut.period) for o in agency_of}
+        return with_percentiles(table, agency_of)
 
     def official_indicators(self, official_id: str, cut: Cut) -> dict[str, Any]:
-        agency = self.agency_of(official_id, cut)
-        if agency is None:
+        agency_of = self.province_officials(cut)
+        if official_id not in agency_of:
             raise NotFound(f"no official {official_id} registered by {ict_text(cut.evaluated_at)}")
-        peers = self.agency_officials(agency, cut)
-        if official_id not in peers:
-            peers.append(official_id)
-        table = with_percentiles(self._table(peers, cut))
+        table = self._province_table(cut, agency_of)
         return {
             "official_id": official_id,
             **cut.period_json(),
@@ -346,10 +313,13 @@ class ReadModels:
         }
 
     def agency_indicators(self, agency_id: str, cut: Cut) -> dict[str, Any]:
-        officials = self.agency_officials(agency_id, cut)
+        """The officials posted in ``agency_id`` at E, each ranked as their own read ranks
+        them (among the province and among the agency)."""
+        agency_of = self.province_officials(cut)
+        officials = sorted(o for o, a in agency_of.items() if a == agency_id)
         if not officials and not self._agency_known(agency_id, cut):
             raise NotFound(f"no agency {agency_id} with officials in the log as read")
-        table = with_percentiles(self._table(officials, cut))
+        table = self._province_table(cut, agency_of) if officials else {}
         return {
             "agency_id": agency_id,
             **cut.period_json(),

@@ -1,6 +1,7 @@
-"""Avoidance indicators 1–9 (DESIGN §7, docs/read-models.md "Indicators"), one hand-worked
-case file each, read through ``/v1/officials/{id}/indicators`` and
-``/v1/agencies/{id}/indicators``.
+"""Avoidance indicators 1–12 (DESIGN §7, docs/read-models.md "Indicators"), hand-worked
+case files read through ``/v1/officials/{id}/indicators`` and
+``/v1/agencies/{id}/indicators``. Each rule's edges are tested in memory in
+tests/unit/test_indicators_rules.py; here the whole read path answers for them.
 
 Every case is built through the real API on the world clock (March 2026, no Vietnamese
 public holiday falls in it) and every expected count is worked out in the comments. Each
@@ -120,11 +121,14 @@ def consult(
     *,
     position: str | None = None,
     reply_due_at: str | None = None,
+    required_by: str | None = None,
     at: str | None = None,
 ) -> str:
     body: dict[str, Any] = {"to": to.id, "question": "Đề nghị cho ý kiến về hồ sơ"}
     if position is not None:
         body["proposed_position"] = position
+    if required_by is not None:
+        body["required_by"] = required_by
     if reply_due_at is not None:
         body["reply_due_at"] = reply_due_at
     receipt = world.ok("consultation.requested", subject, actor, body, occurred_at=at)
@@ -179,15 +183,18 @@ def receive_supplement(world: World, subject: str, actor: Actor, at: str | None 
 
 
 def assign_lead(
-    world: World, subject: str, actor: Actor, assignee: Actor, at: str | None = None
+    world: World,
+    subject: str,
+    actor: Actor,
+    assignee: Actor,
+    at: str | None = None,
+    *,
+    due_at: str | None = None,
 ) -> None:
-    world.ok(
-        "task.assigned",
-        subject,
-        actor,
-        {"assignee": assignee.id, "role": "lead", "instructions": "Đồng chí chủ trì xử lý"},
-        occurred_at=at,
-    )
+    body = {"assignee": assignee.id, "role": "lead", "instructions": "Đồng chí chủ trì xử lý"}
+    if due_at is not None:
+        body["due_at"] = due_at
+    world.ok("task.assigned", subject, actor, body, occurred_at=at)
 
 
 class Department:
@@ -668,11 +675,14 @@ def test_a_matter_with_two_supplement_requests_counts_as_repeated(world: World) 
 # --- peer_percentile ------------------------------------------------------------------------
 
 
-def test_peer_percentile_ranks_an_official_among_five_peers_of_the_agency(world: World) -> None:
+def test_percentiles_rank_an_official_among_the_province_and_among_the_agency(
+    world: World,
+) -> None:
     office = Department(world, "so-vh", "o1", "o2", "o3", "o4", "o5")
     o1, o2, o3, o4, o5 = office.clerks
     chief = office.chief
-    # An official of another agency, positionless in every request: not a peer.
+    # An official of another agency, positionless in every request: a peer in the province,
+    # not in the agency (DESIGN §7 v4).
     other = Department(world, "so-dl", "x1")
     (x1,) = other.clerks
 
@@ -693,21 +703,35 @@ def test_peer_percentile_ranks_an_official_among_five_peers_of_the_agency(world:
     x = world.open_matter("X1", x1, other.agency)
     consult(world, x, x1, other.chief)
 
-    # n = 5 non-null values [0, 0, 0.5, 1, 1]; 100·(#lower + 0.5·#equal)/n, #equal with self:
-    # o1, o2: (0 + 0.5·2)/5 = 20; o3: (2 + 0.5·1)/5 = 50; o4, o5: (3 + 0.5·2)/5 = 80.
-    expected = {o1: 20.0, o2: 20.0, o3: 50.0, o4: 80.0, o5: 80.0}
-    for official, percentile in expected.items():
+    # 100·(#lower + 0.5·#equal)/n, #equal with self. The province: n = 6 non-null values
+    # [0, 0, 0.5, 1, 1, 1] (x1's too): o1, o2: (0 + 0.5·2)/6 = 16.7; o3: (2 + 0.5)/6 = 41.7;
+    # o4, o5, x1: (3 + 0.5·3)/6 = 75. The agency so-vh: n = 5 values [0, 0, 0.5, 1, 1]:
+    # o1, o2: (0 + 0.5·2)/5 = 20; o3: (2 + 0.5)/5 = 50; o4, o5: (3 + 0.5·2)/5 = 80.
+    expected = {
+        o1: (100 / 6, 20.0),
+        o2: (100 / 6, 20.0),
+        o3: (250 / 6, 50.0),
+        o4: (75.0, 80.0),
+        o5: (75.0, 80.0),
+    }
+    for official, (province, agency) in expected.items():
         got = indicators(world, official)["positionless_consultation"]
-        assert got["peer_percentile"] == pytest.approx(percentile), official.id
-    # The chief's value is null: so is his percentile.
+        assert (got["peers"], got["agency_peers"]) == (6, 5), official.id
+        assert got["peer_percentile"] == pytest.approx(province), official.id
+        assert got["agency_percentile"] == pytest.approx(agency), official.id
+    # The chief's value is null: so are his percentiles; the group sizes stand.
     positionless = indicators(world, chief)["positionless_consultation"]
     assert (positionless["value"], positionless["peer_percentile"]) == (None, None)
-    # ping_pong: o1..o5 each hold one lead matter, value 0.0 (the chief holds none, null):
-    # n = 5, all equal: (0 + 0.5·5)/5 = 50 for each.
-    assert indicators(world, o3)["ping_pong"]["peer_percentile"] == pytest.approx(50.0)
-    # The other agency's official is ranked among his own agency only (x1 and its chief:
-    # one non-null value), so n < 5.
-    assert indicators(world, x1)["positionless_consultation"]["peer_percentile"] is None
+    assert (positionless["agency_percentile"], positionless["peers"]) == (None, 6)
+    # ping_pong: o1..o5 and x1 each hold one lead matter, value 0.0 (the chiefs hold none,
+    # null): n = 6, all equal: (0 + 0.5·6)/6 = 50; in so-vh (0 + 0.5·5)/5 = 50.
+    ping = indicators(world, o3)["ping_pong"]
+    assert (ping["peer_percentile"], ping["agency_percentile"]) == (50.0, 50.0)
+    # x1 is ranked in the province (n = 6: 75), but his agency has one value (his own; its
+    # chief's is null): n = 1 < 5, null.
+    got = indicators(world, x1)["positionless_consultation"]
+    assert got["peer_percentile"] == pytest.approx(75.0)
+    assert (got["agency_percentile"], got["agency_peers"]) == (None, 1)
 
 
 def test_peer_percentile_is_null_with_fewer_than_five_peers_with_a_value(world: World) -> None:
@@ -719,12 +743,114 @@ def test_peer_percentile_is_null_with_fewer_than_five_peers_with_a_value(world: 
         consult(world, subject, official, chief, position="Đồng ý" if n % 2 else None)
 
     # Four officials with a value (0, 1, 0, 1) and the chief with none: n = 4 < 5 -> null,
-    # though each value itself is there.
+    # in the province (this world's only agency) as in the agency, though each value is there.
     for official in office.clerks:
         got = indicators(world, official)["positionless_consultation"]
         assert got["value"] is not None
-        assert got["peer_percentile"] is None, official.id
+        assert (got["peer_percentile"], got["peers"]) == (None, 4), official.id
+        assert (got["agency_percentile"], got["agency_peers"]) == (None, 4), official.id
     assert indicators(world, chief)["positionless_consultation"]["peer_percentile"] is None
+
+
+# --- v4: fairer rules, and indicators 10–12 -------------------------------------------------
+
+
+def test_a_required_consultation_and_the_desk_returning_the_result_are_no_avoidance(
+    world: World,
+) -> None:
+    office = Department(world, "so-v4", "an", "binh")
+    an, binh = office.clerks
+    chief = office.chief
+    world.grant(an, office.agency)  # An holds the competence for PROCEDURE
+
+    # K1: the law obliges An to consult her chief (required_by, v4): she does, with a
+    # position, then decides herself.
+    k1 = open_at(world, "K1", an, office.agency, when(world, 2, 9))
+    request = consult(
+        world, k1, an, chief, position="Đề nghị cấp", required_by="Khoản 2 Điều 9 Nghị định 1"
+    )
+    answer(world, k1, chief, request, "agree")
+    decide(world, k1, an)
+    close(world, k1, an)
+    # K2: An offers her own matter up to the chief, who accepts and decides it.
+    k2 = open_at(world, "K2", an, office.agency, when(world, 2, 10))
+    give(world, k2, an, chief)
+    decide(world, k2, chief)
+    close(world, k2, chief)
+    # K3: a procedure An holds no competence for. At the one-stop desk she passes the file to
+    # Bình, who decides; the file comes back to her to return the result.
+    k3 = open_at(world, "K3", an, office.agency, when(world, 2, 11), code=OTHER_PROCEDURE)
+    give(world, k3, an, binh)
+    decide(world, k3, binh)
+    give(world, k3, binh, an)
+    close(world, k3, an)
+
+    mine = indicators(world, an)
+    # 1: denominator K1, K2 (held with competence; K3 without); numerator K2 only — K1's
+    # consultation up was required by law.
+    assert counts(mine["escalation_within_competence"]) == (1, 2, 0.5, ["K2"])
+    # 10: K1 and K2 were hers to decide and she held the lead before the first decision;
+    # the chief decided K2.
+    assert counts(mine["competence_unused"]) == (1, 2, 0.5, ["K2"])
+    # 3: K1, K2, K3 are her lead matters; her second interval in K3 began after the decision.
+    assert counts(mine["ping_pong"]) == (0, 3, 0.0, [])
+    # Bình held K3 without competence: not in his indicator 10.
+    assert counts(indicators(world, binh)["competence_unused"]) == (0, 0, None, [])
+
+
+def test_pending_offers_step_deadlines_and_idle_custody(world: World) -> None:
+    office = Department(world, "so-v4b", "an", "binh")
+    an, binh = office.clerks
+    chief = office.chief
+    # Every matter is opened Mon 2 March, due Mon 9 March 17:00. E = to = Tue 17 March 12:00:
+    # a matter open at E is overdue on Tue 10, Wed 11, Thu 12, Fri 13, Mon 16, Tue 17.
+    to = ict(17, 12)
+    w1 = open_at(world, "W1", an, office.agency, when(world, 2, 9))
+    w2 = open_at(world, "W2", an, office.agency, when(world, 2, 9, 30))
+    # W2: the chief gives Bình the lead, due Wed 4 March 17:00; he signs nothing on it until
+    # he closes it Thu 5 March: a missed step deadline (the matter itself closed on time).
+    assign_lead(world, w2, chief, binh, when(world, 2, 10), due_at=ict(4, 17))
+    w3 = open_at(world, "W3", an, office.agency, when(world, 2, 10, 30))
+    # W3: the same step, and Bình consults the chief on Tue 3 March, in time: met. Then he
+    # signs nothing more: idle Tue 3 -> Tue 17 = 10 working days, and late in his hands.
+    assign_lead(world, w3, chief, binh, when(world, 2, 11), due_at=ict(4, 17))
+    consult(world, w3, binh, chief, position="Đề nghị cấp", at=when(world, 3, 9))
+    close(world, w2, binh, when(world, 5, 9))
+    # W1: An consults Bình Fri 6 March, offers him the file Wed 11 March 09:00; he sits on it
+    # and returns it Fri 13 March 10:00. An answers for [opening, Wed 11 09:00) and
+    # [Fri 13 10:00, E): Tue 10, Wed 11, Fri 13, Mon 16, Tue 17 = 5 overdue days; Bình for
+    # the pending offer: Wed 11, Thu 12, Fri 13 = 3 (v4).
+    consult(world, w1, an, binh, position="Đề nghị cấp", at=when(world, 6, 9))
+    pending = offer(world, w1, an, binh, when(world, 11, 9))
+    when(world, 13, 10)
+    send_back(world, w1, binh, pending, "incomplete")
+
+    mine = indicators(world, an, to=to)
+    # 5: her lead matters W1, W2, W3; late while she answered for it: W1 (W2 closed in time,
+    # W3 was late only in Bình's hands).
+    assert counts(mine["overdue"]) == (1, 3, pytest.approx(1 / 3), ["W1"])
+    assert (mine["overdue"]["total_working_days"], mine["overdue"]["median_working_days"]) == (
+        5,
+        5.0,
+    )
+    # 12: her longest silence is W1's Mon 2 -> Fri 6 (4 working days): never idle.
+    assert counts(mine["idle_custody"]) == (0, 3, 0.0, [])
+    assert mine["idle_custody"]["longest_idle_working_days"] == 4
+    # 11: nothing was assigned to her.
+    assert counts(mine["missed_step_deadlines"]) == (0, 0, None, [])
+
+    his = indicators(world, binh, to=to)
+    # 5: W1 (the offer to him), W2, W3 (his leads); late while his: W1 (3 days), W3 (6).
+    assert counts(his["overdue"]) == (2, 3, pytest.approx(2 / 3), ["W1", "W3"])
+    assert (his["overdue"]["total_working_days"], his["overdue"]["median_working_days"]) == (
+        9,
+        4.5,
+    )
+    # 11: W2 missed, W3 met.
+    assert counts(his["missed_step_deadlines"]) == (1, 2, 0.5, ["W2"])
+    # 12: his lead intervals in W2 (3 idle days at most) and W3 (10).
+    assert counts(his["idle_custody"]) == (1, 2, 0.5, ["W3"])
+    assert his["idle_custody"]["longest_idle_working_days"] == 10
 
 
 # --- the period ---------------------------------------------------------------------------

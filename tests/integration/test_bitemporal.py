@@ -10,7 +10,6 @@ is set (``ReadModels(clock=…)``), as a server would answer on those days.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,7 +46,7 @@ def _without_evaluation(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def closed(world: World) -> Iterator[tuple[World, Actor, AgencyHandle]]:
+def closed(world: World) -> tuple[World, Actor, AgencyHandle]:
     agency, clerk = province(world)
     director = world.official("giam.doc", agency, agency.root_unit, head=True)
     subject = open_matter(world, "H10-CLOSED", clerk, agency, MONDAY_2_MARCH)
@@ -61,7 +60,7 @@ def closed(world: World) -> Iterator[tuple[World, Actor, AgencyHandle]]:
     )
     close(world, subject, clerk, CLOSED_AT)
     world.project()
-    yield world, clerk, agency
+    return world, clerk, agency
 
 
 def _reads(world: World, now: datetime) -> ReadModels:

@@ -152,8 +152,16 @@ _INDICATOR_HEADER = (
     "denominator",
     "value",
     "peer_percentile",
+    "peers",
+    "agency_percentile",
+    "agency_peers",
     "matters",
+    # The indicators' own extras (DESIGN §7): empty where an indicator has none.
+    "total_working_days",
+    "median_working_days",
+    "longest_idle_working_days",
 )
+_EXTRAS = _INDICATOR_HEADER[-3:]
 
 
 def _indicator_rows(official_id: str, indicators: dict[str, Any]) -> list[list[Any]]:
@@ -161,11 +169,9 @@ def _indicator_rows(official_id: str, indicators: dict[str, Any]) -> list[list[A
         [
             official_id,
             name,
-            indicators[name]["numerator"],
-            indicators[name]["denominator"],
-            indicators[name]["value"],
-            indicators[name]["peer_percentile"],
+            *(indicators[name][column] for column in _INDICATOR_HEADER[2:9]),
             ";".join(indicators[name]["matters"]),
+            *(indicators[name].get(extra) for extra in _EXTRAS),
         ]
         for name in NAMES
     ]
@@ -181,7 +187,8 @@ def get_official_indicators(
     from_: From = None,
     to: To = None,
 ) -> Response:
-    """Avoidance indicators 1–9 for the official over [from, to), with peer percentiles."""
+    """Avoidance indicators 1–12 for the official over [from, to), with percentiles among
+    the province's officials and the agency's."""
     cut = _cut(reads, as_of, from_, to)
     body = reads.official_indicators(_id("official", official_id), cut)
     if _wants_csv(request):
@@ -200,7 +207,8 @@ def get_agency_indicators(
     from_: From = None,
     to: To = None,
 ) -> Response:
-    """The agency table: indicators 1–9 for each of its officials at E."""
+    """The agency table: indicators 1–12 for each of its officials at E, ranked among the
+    province's officials and the agency's."""
     cut = _cut(reads, as_of, from_, to)
     body = reads.agency_indicators(_id("agency", agency_id), cut)
     if _wants_csv(request):

@@ -652,18 +652,26 @@ def test_custody_and_indicator_csv_have_the_documented_headers(world: World) -> 
         (o.b.id, "", ""),  # open: null is an empty cell
     ]
 
-    indicator_header = "official_id,indicator,numerator,denominator,value,peer_percentile,matters"
+    indicator_header = (
+        "official_id,indicator,numerator,denominator,value,peer_percentile,peers,"
+        "agency_percentile,agency_peers,matters,total_working_days,median_working_days,"
+        "longest_idle_working_days"
+    )
     official = world.http.get(f"/v1/officials/{o.a.id}/indicators", headers=csv_accept)
     assert official.text.splitlines()[0] == indicator_header
     as_json = world.http.get(f"/v1/officials/{o.a.id}/indicators").json()["indicators"]
     rows = list(csv.DictReader(io.StringIO(official.text)))
     assert [r["indicator"] for r in rows] == list(as_json)
-    assert len(rows) == 9
+    assert len(rows) == 12
     assert {r["official_id"] for r in rows} == {o.a.id}
+    overdue = next(r for r in rows if r["indicator"] == "overdue")
+    assert overdue["total_working_days"] == str(as_json["overdue"]["total_working_days"])
+    assert overdue["peers"] == str(as_json["overdue"]["peers"])
+    assert next(r for r in rows if r["indicator"] == "ping_pong")["total_working_days"] == ""
 
     agency = world.http.get(f"/v1/agencies/{o.agency.id}/indicators", headers=csv_accept)
     assert agency.text.splitlines()[0] == indicator_header
     officials = world.http.get(f"/v1/agencies/{o.agency.id}/indicators").json()["officials"]
     rows = list(csv.DictReader(io.StringIO(agency.text)))
-    assert len(rows) == 9 * len(officials)
+    assert len(rows) == 12 * len(officials)
     assert {r["official_id"] for r in rows} == {e["official_id"] for e in officials}

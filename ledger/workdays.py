@@ -254,17 +254,6 @@ def median(values: list[float]) -> float | None:
     return (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def percentile_rank(value: float, population: list[float]) -> float | None:
-    """100·(#lower + 0.5·#equal)/n over ``population`` (which includes ``value``); null if n < 5."""
-    n = len(population)
-    if n < 5:
-        return None
-    ordered = sorted(population)
-    lower = bisect.bisect_left(ordered, value)
-    equal = bisect.bisect_right(ordered, value) - lower
-    return 100 * (lower + 0.5 * equal) / n
-
-
 def ict_text(moment: datetime) -> str:
     """An instant as ISO 8601 in +07:00 (DESIGN §3's lexical form)."""
     return moment.astimezone(ICT).isoformat()

@@ -25,6 +25,7 @@ from projections.indicators import (
     RULES,
     Indicator,
     Period,
+    _Group,
     competence_unused,
     decisions_outside_competence,
     escalation_within_competence,
@@ -671,3 +672,20 @@ def test_the_worked_example_of_the_docs_gives_the_numbers_stated_there() -> None
     assert chief["idle_custody"].extra["longest_idle_working_days"] == 6
     assert counts(binh["idle_custody"]) == (0, 1, 0.0, [])
     assert counts(an["idle_custody"]) == (0, 2, 0.0, [])
+
+
+@pytest.mark.parametrize(
+    ("value", "population", "expected"),
+    [
+        (3.0, [1.0, 2.0, 3.0, 4.0], None),  # n < 5
+        (3.0, [1.0, 2.0, 3.0, 4.0, 5.0], 50.0),  # 100·(2 + 0.5·1)/5
+        (5.0, [1.0, 2.0, 3.0, 4.0, 5.0], 90.0),  # 100·(4 + 0.5)/5
+        (1.0, [1.0, 2.0, 3.0, 4.0, 5.0], 10.0),  # 100·(0 + 0.5)/5
+        (2.0, [2.0, 2.0, 2.0, 2.0, 2.0], 50.0),  # all equal, the official included
+        (2.0, [0.0, 2.0, 2.0, 5.0, 1.0, 9.0], 50.0),  # 100·(2 + 0.5·2)/6
+    ],
+)
+def test_a_percentile_counts_lower_values_and_half_of_the_equal_ones(
+    value: float, population: list[float], expected: float | None
+) -> None:
+    assert _Group(population).rank(value).percentile == expected

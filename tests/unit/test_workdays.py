@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import holidays
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +20,6 @@ from ledger.workdays import (
     ict_text,
     local_day,
     median,
-    percentile_rank,
     public_holiday_name,
 )
 
@@ -337,23 +335,6 @@ def test_median_of_none_odd_and_even_counts() -> None:
     assert median([3.0, 1.0, 2.0]) == 2.0
     assert median([4.0, 1.0, 3.0, 2.0]) == 2.5
     assert median([7.0]) == 7.0
-
-
-@pytest.mark.parametrize(
-    ("value", "population", "expected"),
-    [
-        (3.0, [1.0, 2.0, 3.0, 4.0], None),  # n < 5
-        (3.0, [1.0, 2.0, 3.0, 4.0, 5.0], 50.0),  # 100·(2 + 0.5·1)/5
-        (5.0, [1.0, 2.0, 3.0, 4.0, 5.0], 90.0),  # 100·(4 + 0.5)/5
-        (1.0, [1.0, 2.0, 3.0, 4.0, 5.0], 10.0),  # 100·(0 + 0.5)/5
-        (2.0, [2.0, 2.0, 2.0, 2.0, 2.0], 50.0),  # all equal, the official included
-        (2.0, [0.0, 2.0, 2.0, 5.0, 1.0, 9.0], 50.0),  # 100·(2 + 0.5·2)/6
-    ],
-)
-def test_percentile_rank_counts_lower_and_half_of_equal(
-    value: float, population: list[float], expected: float | None
-) -> None:
-    assert percentile_rank(value, population) == expected
 
 
 # --- properties --------------------------------------------------------------------------

@@ -60,6 +60,8 @@ ADJUSTMENTS = (
     ("2026-01-02", "day_off", NEW_YEAR_2026_NOTICE),
     ("2026-01-10", "working_day", NEW_YEAR_2026_NOTICE),
 )
+# A unit head who assigns a file sets the step's due time, as internal procedures do.
+STEP_WORKING_DAYS = 3
 
 
 def _routes() -> dict[str, tuple[tuple[Procedure, str, int], ...]]:
@@ -166,6 +168,7 @@ class Story:
     clock: WorkClock = field(init=False)
     planted: dict[str, Planted] = field(default_factory=dict)
     matters_opened: int = 0
+    rota: dict[tuple[str, str], int] = field(default_factory=dict)  # next turn per unit
     registry_end: int = 0  # out[:registry_end] is the registry, in the order it must go
 
     def __post_init__(self) -> None:
@@ -286,7 +289,7 @@ class Story:
                 r.one(FINANCE, "head:phong-dkkd"),
                 "escalation",
                 "escalation_within_competence",
-                "Đẩy hồ sơ thuộc thẩm quyền của mình lên Giám đốc Sở, xin ý kiến không kèm đề xuất",
+                "Đẩy hồ sơ thuộc thẩm quyền của mình lên Giám đốc Sở, xin ý kiến chỉ đạo",
             ),
             (
                 r.one(TAN_LAP, "head"),
@@ -336,6 +339,24 @@ class Story:
                 "repeated_supplement_requests",
                 "Yêu cầu bổ sung hồ sơ nhiều lần",
             ),
+            (
+                r.one(AGRICULTURE, "head:vp-dang-ky"),
+                "passes_up",
+                "competence_unused",
+                "Được phân cấp giải quyết đăng ký biến động nhưng trình Giám đốc Sở ký mọi hồ sơ",
+            ),
+            (
+                r.all(CONSTRUCTION, "officer:phong-qlxd")[1],
+                "late_steps",
+                "missed_step_deadlines",
+                "Không xử lý hồ sơ trong thời hạn của bước thẩm định được giao",
+            ),
+            (
+                r.one(AGRICULTURE, "head:phong-dat-dai"),
+                "idle",
+                "idle_custody",
+                "Để hồ sơ nằm trên bàn hơn một tuần làm việc rồi mới phân công",
+            ),
         )
         for person, pattern, indicator, description in marks:
             self.planted[person.id] = Planted(
@@ -345,6 +366,14 @@ class Story:
     def pattern(self, person: Person) -> str | None:
         planted = self.planted.get(person.id)
         return planted.pattern if planted else None
+
+    def next_on_rota(self, agency: str, unit: str) -> Person:
+        """The unit's staff take files in turn (officers, then the deputy head)."""
+        r = self.registry
+        staff = r.all(agency, f"officer:{unit}") + r.all(agency, f"vice:{unit}")
+        turn = self.rota.get((agency, unit), 0)
+        self.rota[(agency, unit)] = turn + 1
+        return staff[turn % len(staff)]
 
     # --- matters ---------------------------------------------------------------------------
 
@@ -392,6 +421,7 @@ class Matter:
         self.matter_id = f"{prefix}-{opened:%y%m%d}-{story.matters_opened + 1:04d}"
         self.subject = f"matter:{self.matter_id}"
         self.custodian: Person | None = None
+        self.step_due: datetime | None = None  # the due time of the latest assignment
         self.decided = False
         self.events: list[tuple[str, Person, str]] = []
 
@@ -426,11 +456,29 @@ class Matter:
         self.emit(to, "handoff.returned", body, self.rng.uniform(2, 16))
 
     def assign(self, by: Person, to: Person, instructions: str) -> None:
-        body = {"assignee": to.id, "role": "lead", "instructions": instructions}
-        self.emit(by, "task.assigned", body, self.rng.uniform(0.2, 3))
+        """A lead assignment with the step's due time (``STEP_WORKING_DAYS``)."""
+        self.later(self.rng.uniform(0.2, 3))
+        at = self.later(0)  # the instant ``emit`` will sign at (17:00 rolls to the morning)
+        days = min(STEP_WORKING_DAYS, self.procedure.deadline_working_days)
+        self.step_due = self.story.clock.calendar.deadline(at, days)
+        body = {
+            "assignee": to.id,
+            "role": "lead",
+            "instructions": instructions,
+            "due_at": text(self.step_due),
+        }
+        self.emit(by, "task.assigned", body, 0)
         self.custodian = to
 
-    def consult(self, asker: Person, consultee: Person, question: str, *, positioned: bool) -> None:
+    def consult(
+        self,
+        asker: Person,
+        consultee: Person,
+        question: str,
+        *,
+        positioned: bool,
+        reply_hours: tuple[float, float] = (2, 24),
+    ) -> None:
         body: dict[str, Any] = {"to": consultee.id, "question": question}
         if positioned:
             body["proposed_position"] = (
@@ -468,7 +516,7 @@ class Matter:
             if position == "agree"
             else "Thống nhất, đề nghị bổ sung ý kiến thẩm định về quy hoạch",
         }
-        self.emit(consultee, "consultation.answered", answer, self.rng.uniform(2, 24))
+        self.emit(consultee, "consultation.answered", answer, self.rng.uniform(*reply_hours))
 
     def supplement(self, holder: Person, items: list[str]) -> None:
         self.emit(holder, "supplement.requested", {"items": items}, self.rng.uniform(1, 8))
@@ -489,11 +537,22 @@ class Matter:
         return self.emit(decider, "decision.recorded", body, self.rng.uniform(1, 6))
 
     def decide_by_the_book(self) -> str:
-        """The custodian decides when competent; else the head, or a deputy signing ký thay."""
+        """The custodian decides when competent; else the unit's head when the competence is
+        his (phân cấp); else the agency head, or a deputy signing ký thay. The one who leaves
+        his competence unused passes even his own files up."""
         holder = self.custodian
         assert holder is not None
-        if self.r.holds(holder.id, self.procedure.code):
+        code = self.procedure.code
+        if self.r.holds(holder.id, code) and self.story.pattern(holder) != "passes_up":
             return self.decide(holder, "own")
+        unit_heads = self.r.all(holder.agency_id, f"head:{holder.unit_id}")
+        if (
+            unit_heads
+            and unit_heads[0] != holder
+            and self.r.holds(unit_heads[0].id, code)
+            and self.story.pattern(unit_heads[0]) != "passes_up"
+        ):
+            return self.decide(unit_heads[0], "own")
         head = self.r.one(holder.agency_id, "head")
         deputies = self.r.all(holder.agency_id, "deputy")
         if deputies and self.chance(0.5):
@@ -542,25 +601,35 @@ class Matter:
             accept_after=self.rng.uniform(0.3, 4),
         )
         holder = unit_head
+        if self.story.pattern(unit_head) == "idle":
+            # The file lies on the head's desk for six to nine working days, unsigned.
+            self.later(self.rng.uniform(50, 72))
         if self.story.pattern(unit_head) == "escalation":
             self.escalating_head(unit_head, head)
             return
         if (
             self.story.pattern(unit_head) == "shift_sideways"
-            and self.procedure is LAND_COMMUNE
+            and self.procedure in (LAND_COMMUNE, HOUSE_PERMIT)
             and self.chance(0.7)
         ):
-            target = r.one(AGRICULTURE, "head:phong-dat-dai")
-            self.returned(
-                unit_head,
-                target,
-                "Đề nghị Sở Nông nghiệp và Môi trường xác nhận",
-                "not_competent",
-                "Việc xác nhận nguồn gốc sử dụng đất thuộc thẩm quyền UBND cấp xã",
-            )
-        if not r.holds(unit_head.id, self.procedure.code) or self.chance(0.6):
-            staff = r.all(agency, f"officer:{self.unit}") + r.all(agency, f"vice:{self.unit}")
-            holder = self.pick(staff)
+            # Both are the commune's own since 2025; the department sends each file back.
+            if self.procedure is LAND_COMMUNE:
+                target = r.one(AGRICULTURE, "head:phong-dat-dai")
+                ask = "Đề nghị Sở Nông nghiệp và Môi trường xác nhận"
+                note = "Việc xác nhận nguồn gốc sử dụng đất thuộc thẩm quyền UBND cấp xã"
+            else:
+                target = r.one(CONSTRUCTION, "head:phong-qlxd")
+                ask = "Đề nghị Sở Xây dựng thẩm định, cấp phép"
+                note = "Cấp giấy phép xây dựng nhà ở riêng lẻ thuộc thẩm quyền UBND cấp xã"
+            self.returned(unit_head, target, ask, "not_competent", note)
+        # The head with phân cấp handles some files himself; the one who leaves it unused
+        # hands every file on, and has the director sign it.
+        if (
+            not r.holds(unit_head.id, self.procedure.code)
+            or self.story.pattern(unit_head) == "passes_up"
+            or self.chance(0.6)
+        ):
+            holder = self.story.next_on_rota(agency, self.unit)
             self.assign(unit_head, holder, "Thẩm định hồ sơ, dự thảo kết quả giải quyết")
         self.work(holder, due)
 
@@ -569,6 +638,9 @@ class Matter:
         pattern = self.story.pattern(holder)
         # First act: within hours, or days for the one who sits on files.
         self.later(self.rng.uniform(24, 60) if pattern == "sitting" else self.rng.uniform(0.5, 6))
+        if pattern == "late_steps" and self.step_due is not None:
+            # Past the step's due time by a few hours: the step is missed, the matter is not.
+            self.t = max(self.t, self.story.clock.advance(self.step_due, self.rng.uniform(0.5, 4)))
         if pattern == "repeat_supplements":
             for _ in range(self.rng.choice((2, 3))):
                 self.supplement(holder, ["Bản vẽ thiết kế có chữ ký của chủ đầu tư"])
@@ -611,6 +683,8 @@ class Matter:
                     "deadline.extended",
                     {"new_due_at": text(new_due), "reason": "Hồ sơ phức tạp, cần xác minh thêm"},
                 )
+                # Extended after the fact, and the new date slips by too.
+                self.t = max(self.t, self.story.clock.advance(new_due, self.rng.uniform(2, 24)))
         elif self.chance(0.07):
             self.t = max(self.t, due + timedelta(hours=self.rng.uniform(2, 60)))
         if pattern == "overreach" and self.chance(0.7):
@@ -661,8 +735,13 @@ class Matter:
     def escalating_head(self, unit_head: Person, director: Person) -> None:
         """Within his own competence, the head asks the director first, or pushes it up."""
         if self.chance(0.5):
+            # Business registration runs on three days: the director answers the same day.
             self.consult(
-                unit_head, director, "Kính đề nghị Giám đốc cho ý kiến chỉ đạo", positioned=False
+                unit_head,
+                director,
+                "Kính đề nghị Giám đốc cho ý kiến chỉ đạo",
+                positioned=self.chance(0.9),
+                reply_hours=(1, 6),
             )
         elif self.chance(0.6):
             self.returned(
@@ -672,7 +751,7 @@ class Matter:
                 "other",
                 "Hồ sơ thuộc thẩm quyền giải quyết của Trưởng phòng Đăng ký kinh doanh",
             )
-        self.later(self.rng.uniform(2, 12))
+        self.later(self.rng.uniform(1, 4))
         self.decide(unit_head, "own")
         self.close()
 
@@ -687,7 +766,7 @@ class Matter:
                 chairman,
                 vice_governor,
                 "Kính xin ý kiến UBND tỉnh về việc cấp phép",
-                positioned=self.chance(0.3),
+                positioned=self.chance(0.8),
             )
         officer = self.pick(self.r.all(self.agency, "officer:phong-kinh-te"))
         self.assign(chairman, officer, "Dự thảo giấy phép theo ý kiến chỉ đạo")

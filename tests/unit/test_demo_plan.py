@@ -11,10 +11,11 @@ import pytest
 
 from demo.build import DemoError, batches, build, plan
 from demo.province import ROOT_ID, ascii_id, build_registry
-from demo.story import ADJUSTMENTS, ROOT, Submission, WorkClock
+from demo.story import ADJUSTMENTS, ROOT, STEP_WORKING_DAYS, Submission, WorkClock
 from ledger.canonical import jcs
 from ledger.settings import Settings
 from ledger.workdays import ICT, WorkCalendar, calendar_days
+from projections.indicators import NAMES
 
 START = date(2026, 1, 5)
 CALENDAR_DOC = Path(__file__).resolve().parents[2] / "docs" / "calendar.md"
@@ -66,6 +67,33 @@ def test_every_matter_statement_falls_in_working_hours_and_never_runs_backwards(
         assert time(7, 30) <= moment.time() <= time(17, 0), statement
         assert moment >= last.get(statement["subject"], moment), statement
         last[statement["subject"]] = moment
+
+
+def test_each_indicator_of_v4_has_one_planted_official_and_every_plant_an_indicator() -> None:
+    story, _ = plan(3, START, 10)
+    indicators = [p.indicator for p in story.planted.values()]
+    for name in ("competence_unused", "missed_step_deadlines", "idle_custody"):
+        assert indicators.count(name) == 1, name
+    assert set(indicators) <= set(NAMES)
+    assert len(story.planted) == 12
+
+
+def test_every_lead_assignment_states_the_steps_due_time() -> None:
+    story, submissions = plan(3, START, 60)
+    calendar = story.clock.calendar
+    budget: dict[str, int] = {}
+    assignments = 0
+    for item in submissions[story.registry_end :]:
+        statement = item.envelope["statement"]
+        body = statement["body"]
+        if statement["type"] == "matter.opened":
+            budget[statement["subject"]] = body["deadline_working_days"]
+        elif statement["type"] == "task.assigned":
+            assignments += 1
+            days = min(STEP_WORKING_DAYS, budget[statement["subject"]])
+            expected = calendar.deadline(datetime.fromisoformat(statement["occurred_at"]), days)
+            assert datetime.fromisoformat(body["due_at"]) == expected, statement
+    assert assignments
 
 
 def test_the_work_clock_skips_lunch_nights_weekends_and_tet() -> None:

@@ -6,7 +6,8 @@ keys, competences, delegations, calendar adjustments: everything a signature or 
 competence finding can depend on), an inclusion proof of each against one checkpoint (the
 latest cosigned one where witnesses exist), that checkpoint with its cosignatures, a head
 attestation for every subject in it, the calendar days used, the log's vkey, the genesis,
-and the rendering the entries give — which ``bundle verify`` derives again and compares.
+and the rendering the entries give — the matter read model, custody and the form-06 slip
+of each matter, an official's summary — which ``bundle verify`` derives again and compares.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from ledger.transparency import TransparencyLog
 from ledger.workdays import ict_text
 from projections.reads import ReadModels
 
-BUNDLE_VERSION = 1
+# 2: the rendering reads like form 06 (``evidence.slip``), names beside ids, an official's
+# summary; version 1 bundles keep verifying with version 1's derivation (``evidence.v1``).
+BUNDLE_VERSION = 2
 
 CLAIMS_MATTER = {
     "vi": [
@@ -209,7 +212,7 @@ def export(
         "head_attestations": attestations,
         "manifest": manifest,
         "claims": CLAIMS_MATTER if matter_id is not None else CLAIMS_OFFICIAL,
-        "rendering": rendering(derived, matter_ids, evaluated_at),
+        "rendering": rendering(derived, matter_ids, evaluated_at, scope),
     }
 
 

@@ -2,10 +2,13 @@
 
 The entries are admitted in log order into a fresh ``LedgerState`` with every signature
 checked, exactly as the ledger admitted them: key validity at ``occurred_at``, chains, the
-signer rules, directions and competence findings all come out of the same code. The
-rendering — custody, decisions with their authority, consultations, the hand-over slip —
-is then computed from those verdicts at the bundle's evaluation instant. Export stores it;
-``bundle verify`` computes it again and compares.
+signer rules, directions and competence findings all come out of the same code. While
+admitting, it keeps what the registry said that a page needs beside ids (postings with
+names, positions and units; grants with their legal basis; delegations with their
+instrument numbers; each matter statement's signing key). The rendering — the matter read
+model, custody, and the form-06 slip of ``evidence.slip`` (and, for an official's bundle,
+their summary) — is then computed from those verdicts at the bundle's evaluation instant.
+Export stores it; ``bundle verify`` computes it again and compares.
 """
 
 from __future__ import annotations
@@ -15,9 +18,17 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
+from evidence.slip import (
+    DelegationFact,
+    GrantFact,
+    PostingFact,
+    RegistryFacts,
+    build_slip,
+    official_summary,
+)
+from ledger import statements as s
 from ledger.canonical import envelope_bytes, split_entry
 from ledger.entries import decode_entry, leaf_hash
 from ledger.errors import IntegrityError, ProblemError
@@ -28,7 +39,7 @@ from ledger.times import parse_instant
 from ledger.workdays import ICT, DayKind, WorkCalendar, ict_text, local_day
 from projections.analysis import MatterAnalysis, analyse, matter_json
 from projections.facts import MatterEventRow, facts_of
-from projections.indicators import NAMES, Period, indicators_for
+from projections.indicators import Period
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,8 @@ class Derived:
     admitted: int = 0
     # The time windows the entries were judged by: the genesis's, never the bundle's word.
     time_rules: TimeRules = PROTOCOL_TIME_RULES
+    # What the registry said, for names, positions and authority beside ids (version 2).
+    registry: RegistryFacts = field(default_factory=RegistryFacts)
 
 
 def entry_record(index: int, entry: bytes) -> LogRecord:
@@ -120,14 +133,67 @@ def admit_all(entries: Iterable[tuple[int, bytes]]) -> Derived:
         facts = facts_of(Verdict(stored, assessment), state, index)
         for posting in facts.postings:
             derived.names[posting.official_id] = posting.full_name
+            derived.registry.postings.setdefault(posting.official_id, []).append(
+                PostingFact(
+                    posting.official_id,
+                    posting.full_name,
+                    index,
+                    stored.recorded_at,
+                    st.occurred,
+                    posting.agency_id,
+                    posting.unit_id,
+                    posting.position,
+                    posting.is_head,
+                )
+            )
         if facts.matter_event is not None:
             derived.matter_events.setdefault(facts.matter_event.matter_id, []).append(
                 facts.matter_event
             )
+            derived.registry.key_ids[st.event_id] = st.key
+        elif st.type in _AUTHORITY_TYPES:
+            _keep_authority(derived.registry, st, index)
         if facts.calendar is not None:
             c = facts.calendar
             derived.calendar_adjustments.append((c.day, c.kind, c.recorded_at))
+    # Agencies and units are registered once each, under names that never change.
+    for agency in state.registry.agencies.values():
+        derived.registry.agencies[agency.id] = agency.name
+        for unit in agency.units.values():
+            derived.registry.units[(agency.id, unit.unit_id)] = unit.name
     return derived
+
+
+_AUTHORITY_TYPES = frozenset({"competence.granted", "competence.revoked", "delegation.granted"})
+
+
+def _keep_authority(registry: RegistryFacts, st: s.Statement, index: int) -> None:
+    """A grant's legal basis and a delegation's instrument: the authority a decision
+    rests on, named on the page."""
+    body = st.body
+    if isinstance(body, s.CompetenceGranted | s.CompetenceRevoked):
+        registry.grants.setdefault(st.subject_id, []).append(
+            GrantFact(
+                index,
+                st.event_id,
+                st.occurred,
+                frozenset(body.procedure_codes),
+                isinstance(body, s.CompetenceGranted),
+                body.legal_basis if isinstance(body, s.CompetenceGranted) else None,
+            )
+        )
+    elif isinstance(body, s.DelegationGranted):
+        registry.delegations[st.event_id] = DelegationFact(
+            st.event_id,
+            index,
+            st.subject_id,
+            body.grantee,
+            body.kind,
+            frozenset(body.procedure_codes),
+            body.valid_from,
+            body.valid_until,
+            body.instrument_no,
+        )
 
 
 def calendar_at(derived: Derived, evaluated_at: datetime) -> WorkCalendar:
@@ -141,76 +207,27 @@ def calendar_at(derived: Derived, evaluated_at: datetime) -> WorkCalendar:
     return WorkCalendar(adjustments)
 
 
-def render_matter(analysis: MatterAnalysis) -> dict[str, Any]:
-    """One matter as a bundle's rendering states it."""
-    lead = [i for i in analysis.intervals if i.role == "lead"]
-    handovers = []
-    for previous, current in pairwise(lead):
-        received = parse_instant(current.from_at)
-        handovers.append(
-            {
-                "giver": previous.official_id,
-                "receiver": current.official_id,
-                "received_at": current.from_at,
-                "event_id": current.started_by,
-                "status": "late"
-                if analysis.due_at is not None and received > analysis.due_at
-                else "on_time",
-            }
-        )
-    escalations = [
-        {
-            "event_id": e.event_id,
-            "type": e.type,
-            "actor": e.actor,
-            "to": e.counterpart,
-            "direction": e.direction,
-            "competence": e.competence,
-        }
-        for e in analysis.events
-        if e.type in ("handoff.offered", "consultation.requested")
-        and e.direction in ("up", "up_external")
-    ]
-    consultations = [
-        {
-            "event_id": c.event_id,
-            "requester": c.requester,
-            "to": c.to,
-            "direction": c.direction,
-            "requested_at": ict_text(c.occurred_at),
-            "proposed_position": c.proposed_position,
-            "reply_due_at": ict_text(c.reply_due),
-            "answered_at": None if c.answered_at is None else ict_text(c.answered_at),
-            "position": c.position,
-            "late": c.answered_late,
-            "deemed_agreed": c.deemed_agreed(analysis.evaluated_at, analysis.closed_at),
-        }
-        for c in analysis.consultations.values()
-    ]
-    applies: dict[str, list[str]] = {}
-    for person in sorted(analysis.parties()):
-        found = indicators_for(person, [analysis], Period(None, None))
-        hits = [n for n in NAMES if found[n].numerator and analysis.matter_id in found[n].matters]
-        if hits:
-            applies[person] = hits
-    summary = matter_json(analysis)
+def render_matter(analysis: MatterAnalysis, registry: RegistryFacts) -> dict[str, Any]:
+    """One matter as a version-2 bundle's rendering states it: the matter read model of
+    DESIGN §7, its custody intervals, and the form-06 slip."""
     return {
-        "matter": summary,
-        "custody": [{**i.as_json(), "competence": i.competence} for i in analysis.intervals],
-        "handovers": handovers,
-        "decisions": [{**d.as_json(), "capacity_claimed": d.capacity} for d in analysis.decisions],
-        "escalations": escalations,
-        "consultations": consultations,
-        "indicators": applies,
+        "matter": matter_json(analysis),
+        "custody": [i.as_json() for i in analysis.intervals],
+        "slip": build_slip(analysis, registry),
     }
 
 
 def rendering(
-    derived: Derived, matter_ids: Iterable[str], evaluated_at: datetime
+    derived: Derived,
+    matter_ids: Iterable[str],
+    evaluated_at: datetime,
+    scope: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The rendering of the bundle's matters at E, and the calendar days it used."""
+    """The rendering of the bundle's matters at E, the calendar days it used, and for an
+    official's bundle (``scope`` names the official and the period) their summary."""
     calendar = calendar_at(derived, evaluated_at)
     matters: dict[str, Any] = {}
+    analyses: list[MatterAnalysis] = []
     span: list[date] = []
     for matter_id in sorted(matter_ids):
         # An as-of bundle carries entries up to its checkpoint; it shows what was recorded by E.
@@ -222,7 +239,8 @@ def rendering(
         if not events:
             continue
         analysis = analyse(matter_id, events, evaluated_at, calendar)
-        matters[matter_id] = render_matter(analysis)
+        analyses.append(analysis)
+        matters[matter_id] = render_matter(analysis, derived.registry)
         if analysis.opened_at is not None:
             span.append(local_day(analysis.opened_at))
         span.append(local_day(analysis.end))
@@ -243,20 +261,18 @@ def rendering(
             "weekdays_off": [d.isoformat() for d in changed if d.weekday() < 5],
             "weekend_working_days": [d.isoformat() for d in changed if d.weekday() >= 5],
         }
-    people = {
-        person
-        for m in matters.values()
-        for person in (
-            *(i["official_id"] for i in m["custody"]),
-            *(d["decider"] for d in m["decisions"]),
-            *(c["requester"] for c in m["consultations"]),
-            *(c["to"] for c in m["consultations"]),
-            *(e["to"] for e in m["escalations"] if e["to"]),
+    official = None
+    if scope is not None and "official_id" in scope:
+        period = Period(
+            parse_instant(str(scope["from"])) if scope.get("from") else None,
+            parse_instant(str(scope["to"])) if scope.get("to") else None,
         )
-    }
+        official = official_summary(
+            str(scope["official_id"]), analyses, derived.registry, period, evaluated_at
+        )
     return {
         "evaluated_at": ict_text(evaluated_at.astimezone(ICT)),
         "matters": matters,
-        "people": {p: derived.names[p] for p in sorted(people) if p in derived.names},
+        "official": official,
         "calendar": days,
     }

@@ -13,10 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from evidence.derive import Failure, admit_all, entry_record, where
+from evidence.derive import Derived, Failure, admit_all, entry_record, where
+from evidence.derive import rendering as rendering_v2
 from evidence.v1.rendering import rendering as rendering_v1
 from ledger.canonical import jcs, split_entry
 from ledger.crypto import b64decode_canonical, verify_ed25519
@@ -28,8 +31,18 @@ from ledger.state import TimeRules
 from ledger.times import parse_instant
 from ledger.transparency import head_message, manifest_message
 
-# How each bundle version's rendering is derived: every version ever issued keeps its own.
-RENDERINGS = {1: rendering_v1}
+# How each bundle version's rendering is derived from (the admitted entries, the scope's
+# matters, the evaluation instant, the signed scope): every version ever issued keeps its own.
+Derivation = Callable[[Derived, list[str], datetime, dict[str, Any]], dict[str, Any]]
+
+
+def _rendering_v1(
+    derived: Derived, matter_ids: list[str], evaluated_at: datetime, scope: dict[str, Any]
+) -> dict[str, Any]:
+    return rendering_v1(derived, matter_ids, evaluated_at)  # version 1 never read the scope
+
+
+RENDERINGS: dict[int, Derivation] = {1: _rendering_v1, 2: rendering_v2}
 SUPPORTED_VERSIONS = tuple(RENDERINGS)
 
 
@@ -323,7 +336,8 @@ def _rendering(bundle: dict[str, Any], derived: Any, report: Report) -> None:
             "rendering", "rendering.matters", f"{matters} is not the scope's {expected_ids}"
         )
     derive = RENDERINGS[int(bundle["bundle_version"])]
-    again = json.loads(jcs(derive(derived, expected_ids, evaluated_at)))
+    # The scope is signed (the manifest's), so an official's summary may be derived from it.
+    again = json.loads(jcs(derive(derived, expected_ids, evaluated_at, dict(scope))))
     for path, want, got in _differences("rendering", again, given):
         report.fail(
             "rendering",

@@ -35,7 +35,8 @@ def test_a_matter_bundle_verifies_with_the_logs_vkey(world: World) -> None:
     assert report.ok, [str(f) for f in report.failures]
     assert report.checked["inclusion proofs"] == len(bundle["entries"])
     rendering = bundle["rendering"]["matters"]["H10-0001"]
-    assert rendering["decisions"][0]["competence"] == "own"
+    assert rendering["slip"]["decisions"][0]["competence"] == "own"
+    assert rendering["matter"]["decision"]["competence"] == "own"
 
 
 def test_the_evidence_route_serves_the_bundle_and_its_vietnamese_page(world: World) -> None:
@@ -46,21 +47,23 @@ def test_the_evidence_route_serves_the_bundle_and_its_vietnamese_page(world: Wor
     assert log is not None
     log.step()
     bundle = world.http.get("/v1/matters/XD-1/evidence").json()
-    assert bundle["bundle_version"] == 1
+    assert bundle["bundle_version"] == 2
     assert verify_bundle(bundle, log.vkey).ok
     page = world.http.get("/v1/matters/XD-1/evidence", params={"format": "html"})
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert "Phiếu kiểm soát quá trình giải quyết hồ sơ" in page.text
+    assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in page.text
     assert "ĐÃ KIỂM CHỨNG" in page.text
     english = world.http.get("/v1/matters/XD-1/evidence", params={"format": "html", "lang": "en"})
     assert "VERIFIED: every check passed." in english.text
+    assert "DOSSIER PROCESSING CONTROL SLIP" in english.text
 
 
 def test_a_malformed_bundle_is_a_failure_never_a_crash() -> None:
     for hostile in (
         None,
         [],
+        {"bundle_version": 3},
         {"bundle_version": 2},
         {"bundle_version": 1},
         {"bundle_version": 1, "log": "x", "entries": "zz"},

@@ -216,7 +216,7 @@ def rerender(bundle: dict[str, Any]) -> None:
     scope = bundle["scope"]
     ids = [scope["matter_id"]] if "matter_id" in scope else scope["matters"]
     at = parse_instant(bundle["rendering"]["evaluated_at"])
-    bundle["rendering"] = json.loads(json.dumps(rendering(derived, ids, at)))
+    bundle["rendering"] = json.loads(json.dumps(rendering(derived, ids, at, scope)))
 
 
 # --- the untampered bundle --------------------------------------------------------------
@@ -238,24 +238,30 @@ def test_an_untampered_bundle_verifies_with_the_logs_vkey_and_checks_everything(
     assert report.checked["head attestations"] == len(subjects) == len(bundle["head_attestations"])
     assert bundle["claims"] == CLAIMS_MATTER
     m = bundle["rendering"]["matters"][MATTER]
+    slip = m["slip"]
     binh, an, giam_doc = (
         shared.people["binh"].id,
         shared.people["an"].id,
         shared.people["giam_doc"].id,
     )
-    assert [d["competence"] for d in m["decisions"]] == ["own"]
-    assert m["decisions"][0]["decider"] == binh
-    assert [(h["giver"], h["receiver"]) for h in m["handovers"]] == [(an, binh)]
-    assert [(i["official_id"], i["competence"]) for i in m["custody"]] == [
-        (an, "none"),
-        (binh, "own"),
+    assert [d["competence"] for d in slip["decisions"]] == ["own"]
+    assert slip["decisions"][0]["decider"]["id"] == binh
+    handovers = [
+        (row["giver"]["id"], row["receiver"]["id"])
+        for row in slip["steps"]
+        if row["kind"] == "handoff" and row["state"] == "accepted"
     ]
-    (consultation,) = m["consultations"]
-    assert (consultation["to"], consultation["direction"], consultation["position"]) == (
-        giam_doc,
-        "up",
-        "agree",
-    )
+    assert handovers == [(an, binh)]
+    assert [i["official_id"] for i in m["custody"]] == [an, binh]
+    # Competence is found for decisions only (version 2): no holder of the file is judged.
+    assert all("competence" not in i for i in m["custody"])
+    assert all("competence" not in row for row in slip["steps"])
+    (consultation,) = [row for row in slip["steps"] if row["kind"] == "consultation"]
+    assert (
+        consultation["receiver"]["id"],
+        consultation["details"]["direction"],
+        consultation["details"]["position"],
+    ) == (giam_doc, "up", "agree")
     assert m["matter"]["status"] == "closed"
 
 
@@ -374,7 +380,7 @@ def test_dropping_the_deciders_competence_grant_is_named_and_the_finding_changes
     assert has(report, "chain", f"official:{binh}", "statements are missing"), failed(report)
     # The entries now find the decision outside competence, and verify says the bundle's
     # "own" is not what they give.
-    decision = f"rendering.matters.{MATTER}.decisions[0].competence"
+    decision = f"rendering.matters.{MATTER}.slip.decisions[0].competence"
     assert has(report, "rendering", decision, 'the bundle says "own" but its entries give "none"')
     assert has(report, "rendering", f"rendering.matters.{MATTER}.matter.decision.competence")
 
@@ -486,7 +492,7 @@ def test_changing_a_competence_finding_in_the_rendering_is_named_by_its_path(
     shared: Case,
 ) -> None:
     tampered = shared.copy()
-    decision = tampered["rendering"]["matters"][MATTER]["decisions"][0]
+    decision = tampered["rendering"]["matters"][MATTER]["slip"]["decisions"][0]
     assert decision["competence"] == "own"
     decision["competence"] = "none"
 
@@ -496,7 +502,7 @@ def test_changing_a_competence_finding_in_the_rendering_is_named_by_its_path(
     assert [(f.check, f.where, f.detail) for f in report.failures] == [
         (
             "rendering",
-            f"rendering.matters.{MATTER}.decisions[0].competence",
+            f"rendering.matters.{MATTER}.slip.decisions[0].competence",
             'the bundle says "none" but its entries give "own"',
         )
     ]
@@ -518,6 +524,35 @@ def test_changing_a_custody_holder_in_the_rendering_is_named_by_its_path(shared:
     assert shared.people["binh"].id in failure.detail
 
 
+@pytest.mark.parametrize(
+    ("path", "forged"),
+    [
+        (("steps", 0, "step", "result"), "late"),
+        (("steps", 1, "giver", "name"), "Trần Quốc Cường"),
+        (("decisions", 0, "authority", 0, "legal_basis"), "Quyết định 99/QĐ-UBND"),
+        (("header", "timeliness"), "late"),
+    ],
+    ids=["a step's result", "a name beside an id", "an authority", "the matter's timeliness"],
+)
+def test_changing_the_form_06_slip_is_named_by_its_path(
+    shared: Case, path: tuple[str | int, ...], forged: str
+) -> None:
+    tampered = shared.copy()
+    target: Any = tampered["rendering"]["matters"][MATTER]["slip"]
+    for key in path[:-1]:
+        target = target[key]
+    assert target[path[-1]] != forged
+    target[path[-1]] = forged
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    where_ = f"rendering.matters.{MATTER}.slip" + "".join(
+        f"[{key}]" if isinstance(key, int) else f".{key}" for key in path
+    )
+    assert [(f.check, f.where) for f in report.failures] == [("rendering", where_)]
+    assert json.dumps(forged, ensure_ascii=False) in report.failures[0].detail
+
+
 def test_dropping_a_matter_from_the_rendering_is_named(shared: Case) -> None:
     tampered = shared.copy()
     tampered["rendering"]["matters"] = {}
@@ -530,7 +565,7 @@ def test_dropping_a_matter_from_the_rendering_is_named(shared: Case) -> None:
     "edit",
     [
         {"future_skew_seconds": 86400},
-        {"recorded_late_hours": 100000},
+        {"recorded_late_seconds": 100000},
         None,
     ],
     ids=["a wider future skew", "a later recorded-late bound", "the field removed"],
@@ -554,7 +589,7 @@ def test_editing_the_bundles_time_rules_fails_since_only_the_genesis_states_them
 # --- format -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", [2, 0, "1", None])
+@pytest.mark.parametrize("version", [3, 0, "2", None])
 def test_a_bundle_of_a_version_this_verifier_does_not_read_is_refused(
     shared: Case, version: Any
 ) -> None:
@@ -570,7 +605,7 @@ def test_a_bundle_is_plain_json_and_survives_a_round_trip(shared: Case) -> None:
     again = json.loads(json.dumps(shared.bundle, ensure_ascii=False))
     report = verify_bundle(again, shared.vkey)
     assert report.ok, failed(report)
-    assert again["bundle_version"] == 1
+    assert again["bundle_version"] == 2
 
 
 # --- as of ------------------------------------------------------------------------------
@@ -736,6 +771,24 @@ def test_an_officials_bundle_holds_the_matters_they_were_party_to_in_the_period(
     tampered = copy.deepcopy(whole)
     tampered["rendering"]["matters"].pop("H10.15-260505-0002")
     assert has(verify_bundle(tampered, case.vkey), "rendering", "rendering.matters")
+
+    # The official's summary is derived again too: who they are and their indicators.
+    summary = whole["rendering"]["official"]
+    assert summary["official"]["id"] == binh.id
+    assert summary["official"]["name"] == "Lê Thị Bình"
+    assert summary["matters"] == [MATTER, "H10.15-260505-0002"]
+    assert summary["percentiles"] == "not_derived"
+    assert bundle["rendering"]["official"]["period"] == {
+        "from": "2026-03-01T00:00:00+07:00",
+        "to": "2026-04-01T00:00:00+07:00",
+    }
+    tampered = copy.deepcopy(whole)
+    n = [i["name"] for i in summary["indicators"]].index("decisions_outside_competence")
+    tampered["rendering"]["official"]["indicators"][n]["numerator"] += 1
+    report = verify_bundle(tampered, case.vkey)
+    assert [(f.check, f.where) for f in report.failures] == [
+        ("rendering", f"rendering.official.indicators[{n}].numerator")
+    ]
 
 
 def test_an_officials_bundle_exported_while_projections_run_ahead_of_the_checkpoint_verifies(

@@ -605,6 +605,8 @@ def bundle_render(
     vkey: VKey = None,
 ) -> None:
     """Verify a bundle, then render it as a page for people (Vietnamese by default)."""
+    import hashlib
+
     from evidence.render import render_html
     from evidence.verify import verify_bundle
 
@@ -612,7 +614,10 @@ def bundle_render(
         raise _fail(f"--lang {lang}: use vi or en")
     report = verify_bundle(_load_bundle(path), vkey)
     bundle = _load_bundle(path)
-    output.write_text(render_html(bundle, report, lang), "utf-8")  # type: ignore[arg-type]
+    # The page's footer names the file's own hash beside the JCS one (``sha256sum`` agrees).
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    page = render_html(bundle, report, lang, file_sha256=digest)  # type: ignore[arg-type]
+    output.write_text(page, "utf-8")
     for warning in report.warnings:
         err.print(f"[bold yellow]WARNING:[/] {warning}", highlight=False)
     err.print(f"wrote {output} ({'verified' if report.ok else 'NOT VERIFIED'})", highlight=False)

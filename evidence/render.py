@@ -1,23 +1,34 @@
 """A rendering for people: one HTML page per bundle, from the verified bundle alone.
 
-Vietnamese by default, English on request. The page follows the one-stop "phiếu kiểm soát
-quá trình giải quyết hồ sơ" (TT 03/2025/TT-VPCP form 06) for the hand-overs, then the
-decisions with their authority finding, the consultations, the indicators that apply, and
-what the verification checked — rendered only after ``verify_bundle`` has run on the same
-bundle, and saying so plainly when it failed.
+Vietnamese by default, English on request, every word from ``evidence.i18n``. A version-2
+bundle reads like the one-stop "phiếu kiểm soát quá trình giải quyết hồ sơ" (TT
+03/2025/TT-VPCP, mẫu số 06): the form's header, one row per step judged against its own
+budget, the decisions with their authority, the consultations, the facts noted, every
+signed statement, what the verification checked, and an A4 print view whose footer carries
+the bundle's SHA-256, the checkpoint and the verdict. An official's bundle opens with their
+name, position, unit and agency and a summary of their indicators. It is rendered only
+after ``verify_bundle`` has run on the same bundle, and says so plainly when that failed.
+
+A version-1 bundle is rendered by the template and labels it was issued with
+(``bundle_v1.html``), unchanged.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import hashlib
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2.exceptions import TemplateError
 
+from evidence.i18n import GROUPS, Language, Translator, day, translate_warning, when
 from evidence.verify import Report
+from ledger.canonical import jcs
+from ledger.errors import ProblemError
 
-Language = Literal["vi", "en"]
-
-LABELS: dict[str, dict[Language, str]] = {
+# The labels of version 1's page, kept with its template: a version-1 bundle renders as
+# it did when issued.
+V1_LABELS: dict[str, dict[Language, str]] = {
     "title": {"vi": "Hồ sơ chứng cứ", "en": "Evidence bundle"},
     "matter": {"vi": "Hồ sơ công việc", "en": "Matter"},
     "official": {"vi": "Cán bộ", "en": "Official"},
@@ -86,6 +97,16 @@ LABELS: dict[str, dict[Language, str]] = {
     "calendar": {"vi": "Ngày nghỉ đã áp dụng", "en": "Days off used"},
 }
 
+# Body fields a correction may name, by the label group of their coded values.
+_CODED_FIELDS = {
+    "outcome": "outcome",
+    "capacity": "capacity",
+    "position": "position",
+    "result": "closed",
+    "role": "role",
+    "reason": "return_reason",
+}
+
 _ENV = Environment(
     loader=PackageLoader("evidence", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -94,15 +115,83 @@ _ENV = Environment(
 )
 
 
-def render_html(bundle: dict[str, Any], report: Report, lang: Language = "vi") -> str:
-    """The page for ``bundle`` as ``report`` (its verification) found it."""
-    if lang not in ("vi", "en"):
-        raise ValueError(f"language {lang!r}: use vi or en")
+def bundle_sha256(bundle: Any) -> str | None:
+    """SHA-256 of the bundle's JCS form: the same for every spacing of the same file."""
+    try:
+        return hashlib.sha256(jcs(bundle)).hexdigest()
+    except (ProblemError, TypeError, ValueError, RecursionError):
+        return None  # a hostile bundle may hold anything: the page shows no hash then
 
+
+def checkpoint_body(bundle: Any) -> dict[str, str]:
+    """Origin, tree size and root hash as the checkpoint note's body states them."""
+    note = str(bundle.get("checkpoint", "")) if isinstance(bundle, dict) else ""
+    lines = note.split("\n")
+    if len(lines) < 3:
+        return {"origin": "", "size": "", "root": ""}
+    return {"origin": lines[0], "size": lines[1], "root": lines[2]}
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal's content: anything but ASCII letters, digits and a
+    few safe marks is escaped, so no value can end the string or the style sheet. (A CSS
+    escape swallows one following space, hence the space after each.)"""
+    safe = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:/#=+-_()")
+    return "".join(c if c in safe else f"\\{ord(c):06x} " for c in text)
+
+
+def render_html(
+    bundle: dict[str, Any],
+    report: Report,
+    lang: Language = "vi",
+    *,
+    strict: bool = False,
+    file_sha256: str | None = None,
+) -> str:
+    """The page for ``bundle`` as ``report`` (its verification) found it.
+
+    ``strict`` raises ``MissingTranslation`` for a code the catalogue cannot name (the
+    tests); otherwise such a code shows, marked, rather than failing the page.
+    ``file_sha256`` is the hash of the file as read, shown beside the JCS hash.
+    """
+    t = Translator(lang, strict=strict)
+    if isinstance(bundle, dict) and bundle.get("bundle_version") == 1:
+        return _render_v1(bundle, report, lang)
+    rendering = bundle.get("rendering") if isinstance(bundle, dict) else None
+    context: dict[str, Any] = {
+        "bundle": bundle if isinstance(bundle, dict) else {},
+        "report": report,
+        "lang": lang,
+        "t": t,
+        "when": when,
+        "day": day,
+        "num": lambda value, digits=1: number(value, lang, digits),
+        "field_value": lambda name, value: field_value(name, value, t),
+        "field_label": lambda name: t(f"field.{name}"),
+        "warnings": [translate_warning(w, t) for w in report.warnings],
+        "rendering": rendering if isinstance(rendering, dict) else {},
+        "claims": ((bundle.get("claims") or {}) if isinstance(bundle, dict) else {}).get(lang, []),
+        "sha256": bundle_sha256(bundle),
+        "file_sha256": file_sha256,
+        "cp": checkpoint_body(bundle),
+        "css_string": css_string,
+        "show_content": True,
+    }
+    template = _ENV.get_template("bundle_v2.html")
+    try:
+        return template.render(**context)
+    except (TemplateError, TypeError, KeyError, AttributeError, ValueError):
+        if report.ok or strict:
+            raise  # a verified bundle's rendering is derived by this very code: a bug
+        # A bundle that failed verification may hold any shape: show the verdict alone.
+        return template.render(**{**context, "rendering": {}, "show_content": False})
+
+
+def _render_v1(bundle: dict[str, Any], report: Report, lang: Language) -> str:
     def t(key: str) -> str:
-        return LABELS.get(key, {}).get(lang, key)
+        return V1_LABELS.get(key, {}).get(lang, key)
 
-    template = _ENV.get_template("bundle.html")
+    template = _ENV.get_template("bundle_v1.html")
     return template.render(
         bundle=bundle,
         report=report,
@@ -113,3 +202,24 @@ def render_html(bundle: dict[str, Any], report: Report, lang: Language = "vi") -
         calendar=(bundle.get("rendering") or {}).get("calendar", {}),
         people=(bundle.get("rendering") or {}).get("people", {}),
     )
+
+
+def number(value: Any, lang: Language, digits: int = 1) -> str:
+    """A number as people of ``lang`` write it (a decimal comma in Vietnamese)."""
+    if value is None:
+        return ""
+    if isinstance(value, int) or float(value).is_integer():
+        text = str(int(value))
+    else:
+        text = f"{float(value):.{digits}f}"
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def field_value(name: str, value: Any, t: Translator) -> str:
+    """A corrected field's new value: a code by its name, a list joined, text as it is."""
+    group = _CODED_FIELDS.get(name)
+    if group is not None and isinstance(value, str) and value in GROUPS.get(group, ()):
+        return t(f"{group}.{value}")
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value)

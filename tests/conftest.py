@@ -34,6 +34,29 @@ POSTGRES_URL = os.environ.get(
 REQUIRE_POSTGRES = os.environ.get("LEDGER_REQUIRE_POSTGRES") == "1"
 
 
+# Under CI (LEDGER_FORBID_SKIPS=1) a skipped test is a check that did not run: the session
+# fails and names it, so a new skip cannot hide among the passes (issue 18).
+FORBID_SKIPS = os.environ.get("LEDGER_FORBID_SKIPS") == "1"
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if FORBID_SKIPS and _skipped and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FORBID_SKIPS and _skipped:
+        terminalreporter.section("skipped tests are failures here (LEDGER_FORBID_SKIPS=1)")
+        for nodeid in _skipped:
+            terminalreporter.write_line(f"SKIPPED {nodeid}")
+
+
 def _postgres_unavailable() -> str | None:
     try:
         with psycopg.connect(POSTGRES_URL, connect_timeout=3) as conn:

@@ -4,7 +4,8 @@ consistency proof, unchanged.
 
 The verifier, ``tests/e2e/go/verifylog``, is built in GOPATH mode from Debian's
 ``golang-go`` and ``golang-golang-x-mod-dev`` (no network); ``.ci/run`` installs them. Where
-they are not installed, the tests skip and say so.
+they are not installed, the tests skip and say so — except under ``LEDGER_REQUIRE_GO=1``
+(CI sets it), where they fail: the only outside check must never be skipped silently.
 """
 
 from __future__ import annotations
@@ -57,7 +58,10 @@ def verifylog(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not present
     ]
     if go is None or missing:
-        pytest.skip(f"{NOT_INSTALLED} ({'; '.join(missing)})")
+        reason = f"{NOT_INSTALLED} ({'; '.join(missing)})"
+        if os.environ.get("LEDGER_REQUIRE_GO") == "1":
+            pytest.fail(f"{reason} (LEDGER_REQUIRE_GO=1)")
+        pytest.skip(reason)
     work = tmp_path_factory.mktemp("go")
     binary = work / "verifylog"
     build = subprocess.run(

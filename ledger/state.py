@@ -734,7 +734,7 @@ class LedgerState:
         return matter.custodian
 
     def _escalation_flags(
-        self, matter: MatterState, ctx: _Context, direction: Direction, to: str
+        self, matter: MatterState, ctx: _Context, direction: Direction | None, to: str
     ) -> tuple[tuple[str, ...], CompetenceFinding | None]:
         flags: list[str] = []
         if not self.registry.has_valid_key(to, ctx.at):
@@ -896,7 +896,9 @@ class LedgerState:
         self._addressees(ctx)
         self._require_custodian(matter, ctx, or_support=True)
         direction = self.registry.direction(st.actor, body.to, ctx.at)
-        flags, finding = self._escalation_flags(matter, ctx, direction, body.to)
+        # A consultation the law obliges (``required_by``, v4) is no escalation.
+        escalation = None if body.required_by is not None else direction
+        flags, finding = self._escalation_flags(matter, ctx, escalation, body.to)
         consultation = Consultation(st.event_id, intern(st.actor), intern(body.to), direction)
         self.journal.set_item(matter.consultations, st.event_id, consultation)
         change = self._record_event(matter, ctx)

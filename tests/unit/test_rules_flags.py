@@ -501,3 +501,25 @@ def test_a_statement_with_nothing_to_find_has_no_flags(office: Office, world: Ru
     assert assessment.flags == ()
     assert assessment.direction is None
     assert assessment.competence is None
+
+
+def test_a_consultation_the_law_requires_is_no_escalation_within_competence(
+    office: Office,
+) -> None:
+    world = office.world
+    office.register("chief")
+    with_competence(office, "own")
+    world.open_matter(MATTER_ID, office.clerk)
+    required = world.ok(
+        "consultation.requested",
+        f"matter:{MATTER_ID}",
+        office.clerk,
+        consultation_body(office.chief, required_by="Điều 12 Nghị định 101/2024/NĐ-CP"),
+    )
+    assert required.direction == "up"
+    assert "escalation_within_competence" not in required.flags
+    # The same consultation without a legal obligation is one.
+    assert (
+        "escalation_within_competence"
+        in send(world, "consultation.requested", office.clerk, office.chief).flags
+    )

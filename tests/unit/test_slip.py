@@ -739,3 +739,15 @@ def test_a_catalogue_gap_fails_in_strict_mode_and_is_marked_otherwise() -> None:
     with pytest.raises(KeyError):
         t("outcome.abolished")
     assert Translator("vi")("outcome.abolished") == "⟨outcome.abolished⟩"
+
+
+def test_a_bundle_that_failed_verification_with_a_hostile_rendering_still_gets_its_verdict() -> (
+    None
+):
+    report = Report()
+    report.fail("rendering", "rendering.matters", "forged")
+    for rendering_ in ({"matters": {"X": {"slip": 5}}}, {"matters": [1]}, "nonsense", None):
+        bundle = {"bundle_version": 2, "scope": {"matter_id": "X"}, "rendering": rendering_}
+        page = render_html(bundle, report, "vi")
+        assert "KHÔNG ĐẠT KIỂM CHỨNG" in page
+        assert "rendering.matters: forged" in page

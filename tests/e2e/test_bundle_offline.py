@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,11 +253,12 @@ def test_both_exports_hold_the_whole_matter(exported: Exported) -> None:
     http_bundle = json.loads(exported.http_bundle.read_bytes())
     cli_bundle = json.loads(exported.cli_bundle.read_bytes())
     for bundle in (http_bundle, cli_bundle):
-        assert bundle["bundle_version"] == 1
+        assert bundle["bundle_version"] == 2
         assert bundle["log"]["vkey"] == exported.vkey
         m = bundle["rendering"]["matters"][MATTER]
         assert m["matter"]["status"] == "closed"
-        assert [(d["decider"], d["competence"]) for d in m["decisions"]] == [("binh", "own")]
+        decisions = m["slip"]["decisions"]
+        assert [(d["decider"]["id"], d["competence"]) for d in decisions] == [("binh", "own")]
     assert [e["entry"] for e in http_bundle["entries"]] == [
         e["entry"] for e in cli_bundle["entries"]
     ]
@@ -317,12 +319,14 @@ def test_render_writes_a_vietnamese_page_and_an_english_one(
     assert "verified" in result.stderr.decode()
     page = (offline / "report.html").read_text("utf-8")
     assert '<html lang="vi">' in page
-    assert SLIP in page
+    assert SLIP.upper() in page  # the form's title
+    assert "Mẫu số 06" in page
     assert "ĐÃ KIỂM CHỨNG: mọi kiểm tra đều đạt." in page
-    assert "Quyết định và thẩm quyền" in page
-    # The decider, by name and id, in the decisions table.
-    assert f"<td>Lê Thị Bình <small>({exported.decider})</small></td>" in page
-    assert "thuộc thẩm quyền" in page  # the finding: own competence
+    assert "Quyết định và căn cứ thẩm quyền" in page
+    # The decider, by name beside the id, as the page reads (tags aside).
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert f"Lê Thị Bình ({exported.decider})" in text
+    assert "thuộc thẩm quyền (theo sổ đăng ký)" in page  # the finding: own competence
 
     run(
         "bundle",
@@ -338,16 +342,16 @@ def test_render_writes_a_vietnamese_page_and_an_english_one(
     )
     english = (offline / "report-en.html").read_text("utf-8")
     assert '<html lang="en">' in english
-    assert "Hand-over control slip" in english
+    assert "DOSSIER PROCESSING CONTROL SLIP" in english
     assert "VERIFIED: every check passed." in english
-    assert SLIP not in english
+    assert SLIP.upper() not in english
 
 
 def test_render_of_a_tampered_bundle_says_so_and_exits_non_zero(
     exported: Exported, offline: Path
 ) -> None:
     bundle = json.loads(exported.http_bundle.read_bytes())
-    bundle["rendering"]["matters"][MATTER]["decisions"][0]["competence"] = "none"
+    bundle["rendering"]["matters"][MATTER]["slip"]["decisions"][0]["competence"] = "none"
     target = offline / "tampered.json"
     target.write_text(json.dumps(bundle, ensure_ascii=False), "utf-8")
     result = run(
@@ -364,4 +368,4 @@ def test_render_of_a_tampered_bundle_says_so_and_exits_non_zero(
     assert result.returncode == 1
     page = (offline / "report.html").read_text("utf-8")
     assert "KHÔNG ĐẠT KIỂM CHỨNG" in page
-    assert f"rendering.matters.{MATTER}.decisions[0].competence" in page
+    assert f"rendering.matters.{MATTER}.slip.decisions[0].competence" in page

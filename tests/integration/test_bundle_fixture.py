@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from evidence.derive import admit_all, rendering
+from evidence.derive import admit_all
+from evidence.v1.rendering import rendering
 from evidence.verify import verify_bundle
 from ledger.times import parse_instant, utc_now
 from tests.e2e.conftest import run

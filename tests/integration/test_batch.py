@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +21,15 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.canonical import jcs
+from ledger.application import BatchOutcome, Ledger, _raw_subject
+from ledger.canonical import jcs, parse_json_items
 from ledger.client import envelope, envelope_hash, make_statement
-from ledger.errors import PROBLEM_TYPE_PREFIX
+from ledger.errors import PROBLEM_TYPE_PREFIX, DuplicateEvent, ProblemError
 from ledger.note import parse_verifier
-from ledger.replay import replay
+from ledger.replay import replay, verify_signature
 from ledger.settings import Settings
+from ledger.statements import Envelope, parse_envelope
+from ledger.times import ONE_MICROSECOND, utc_now
 from tests.conftest import running_node
 from tests.world import ORIGIN, PROCEDURE, Actor, AgencyHandle, Node, World
 
@@ -778,3 +782,213 @@ def test_a_batch_needs_a_writer_token(world: World, town: Town) -> None:
     assert response.status_code == 403, response.text
     assert json.loads(response.text)["type"] == PROBLEM_TYPE_PREFIX + "forbidden"
     absent(node, a0)
+
+
+# --- one pass, the verdicts of judging everything again (issue 13, item 9) ----------------
+
+
+def verdicts_judged_again_from_the_start(ledger: Ledger, items: list[Any]) -> list[Verdict]:
+    """The verdicts of DESIGN §8's batch as first written: one pass in array order, and
+    after each failure the failing item's subject dropped and every other item judged
+    again from the start (quadratic: issue 13). Judged in memory against the ledger's state,
+    which is left as it was; nothing is stored."""
+    state = ledger.state
+    envelopes: list[Envelope | None] = [None] * len(items)
+    subjects = [_raw_subject(item) for item in items]
+    failures: dict[int, ProblemError] = {}
+    for i, item in enumerate(items):
+        if isinstance(item, ProblemError):
+            failures[i] = item
+            continue
+        try:
+            envelopes[i] = parse_envelope(item)
+        except ProblemError as e:
+            failures[i] = e
+    dropped = {subjects[i] for i in failures}
+    start = state.journal.mark()
+    try:
+        while True:
+            admitted: set[int] = set()
+            replayed: set[int] = set()
+            seen: dict[str, int] = {}
+            failed: tuple[int, ProblemError] | None = None
+            for i, env in enumerate(envelopes):
+                if env is None or subjects[i] in dropped:
+                    continue
+                event_id = env.statement.event_id
+                if event_id in seen:
+                    earlier = envelopes[seen[event_id]]
+                    if earlier is not None and earlier.hash == env.hash:
+                        replayed.add(i)
+                        continue
+                    failed = (i, DuplicateEvent("twice in the batch"))
+                    break
+                seen[event_id] = i
+                record = ledger.recorder.record_by_event_id(event_id)
+                if record is not None:
+                    if record.envelope_hash.hex() != env.hash:
+                        failed = (i, DuplicateEvent("stored with other bytes"))
+                        break
+                    replayed.add(i)
+                    continue
+                last = state.last_recorded_at
+                now = utc_now()
+                try:
+                    state.admit(
+                        env,
+                        index=state.last_index + 1,
+                        recorded_at=now if last is None or now > last else last + ONE_MICROSECOND,
+                        check_signature=verify_signature,
+                    )
+                except ProblemError as e:
+                    failed = (i, e)
+                    break
+                admitted.add(i)
+            if failed is None:
+                break
+            state.rollback(start)
+            failures[failed[0]] = failed[1]
+            dropped.add(subjects[failed[0]])
+    finally:
+        state.rollback(start)
+    out: list[Verdict] = []
+    for i in range(len(items)):
+        if i in admitted:
+            out.append(("stored", ""))
+        elif i in replayed:
+            out.append(("replayed", ""))
+        elif i in failures:
+            out.append(_verdict_of(failures[i]))
+        else:
+            out.append(("batch-item-aborted", ""))
+    return out
+
+
+Verdict = tuple[str, str]  # ("stored" | "replayed" | a problem slug, the detail that matters)
+
+
+def _verdict_of(problem_: ProblemError) -> Verdict:
+    # The detail says what to fix; a duplicate's and an abort's name what the batch held.
+    kept = problem_.slug not in ("duplicate-event", "batch-item-aborted")
+    return problem_.slug, problem_.detail if kept else ""
+
+
+def verdicts(outcomes: list[BatchOutcome]) -> list[Verdict]:
+    out: list[Verdict] = []
+    for outcome in outcomes:
+        if outcome.result is not None:
+            out.append(("replayed" if outcome.result.replayed else "stored", ""))
+        else:
+            assert outcome.problem is not None
+            out.append(_verdict_of(outcome.problem))
+    return out
+
+
+def mixed_batch(world: World, town: Town, tag: str, stored_env: dict[str, Any]) -> list[list[Any]]:
+    """Runs of subjects (each run in its subject's order) whose items fail, or depend on
+    items that fail, in every way the batch rules tell apart; items outside any run."""
+    cv, cv2, truong = town.cv, town.cv2, town.truong
+    # a matter that goes through
+    a = Run(world, f"matter:H10-{tag}-a")
+    a0, a1 = opened(a, cv), offered(a, cv, truong)
+    run_a = [a0, a1, a1, accepted(a, truong, a1), closed(a, truong)]  # a1 twice: twins
+    # a matter that fails in its middle, after valid items: it is dropped whole
+    b = Run(world, f"matter:H10-{tag}-b")
+    b0, b1 = opened(b, cv2), offered(b, cv2, cv)
+    run_b = [b0, b1, accepted(b, truong, b1), closed(b, cv2)]
+    # an official registered in the batch, whose group fails on a grant a clerk signs
+    newcomer = Actor(f"moi.{tag}", town.cv.key)
+    o = Run(world, f"official:{newcomer.id}")
+    body = {
+        "full_name": "Lê Văn Mới",
+        "agency_id": "H10",
+        "unit_id": "phong-dat",
+        "position": "Chuyên viên",
+        "is_head": False,
+    }
+    grant = {"procedure_codes": [PROCEDURE], "legal_basis": "Quyết định 12/QĐ-UBND"}
+    run_o = [
+        o.add("official.registered", town.so.registrar, body),
+        o.add("competence.granted", cv, grant),
+    ]
+    # a matter offered to the newcomer: valid only while the newcomer's group stands
+    c = Run(world, f"matter:H10-{tag}-c")
+    c0 = opened(c, cv)
+    run_c = [c0, offered(c, cv, newcomer.id)]
+    # a matter whose opening reuses d0's event id with other bytes, and a matter whose
+    # opening reuses the event id of b's opening (valid once b is dropped)
+    d = Run(world, f"matter:H10-{tag}-d")
+    d0 = opened(d, cv)
+    e = Run(world, f"matter:H10-{tag}-e")
+    e0 = e.add("matter.opened", cv2, opened_body(), event_id=d0["statement"]["event_id"])
+    f = Run(world, f"matter:H10-{tag}-f")
+    f0 = f.add("matter.opened", cv, opened_body(), event_id=b0["statement"]["event_id"])
+    run_f = [f0, offered(f, cv, cv2)]
+    # another agency's matter, and a unit registered in the middle of it all
+    g = Run(world, f"matter:H20-{tag}-g")
+    run_g = [opened(g, town.cv_h20, "H20"), offered(g, town.cv_h20, cv)]
+    unit = Run(world, "agency:H10")
+    run_unit = [
+        unit.add(
+            "unit.registered",
+            town.so.registrar,
+            {"unit_id": f"to-{tag}", "name": "Tổ công tác", "parent_unit": "phong-dat"},
+        )
+    ]
+    # a stored envelope sent again; its event id again with other bytes; hostile items
+    changed = json.loads(json.dumps(stored_env))
+    changed["statement"]["body"]["applicant_ref"] = "HS-khac"
+    loose: list[list[Any]] = [[stored_env], [changed], ["an envelope"], [{"statement": {}}]]
+    return [run_a, run_b, run_o, run_c, [d0], [e0], run_f, run_g, run_unit, *loose]
+
+
+def opened_body(agency_id: str = "H10") -> dict[str, Any]:
+    return {
+        "title": "Cấp giấy chứng nhận quyền sử dụng đất",
+        "procedure_code": PROCEDURE,
+        "agency_id": agency_id,
+        "deadline_working_days": 5,
+        "applicant_ref": "HS-0001",
+    }
+
+
+def merged(runs: list[list[Any]], rng: random.Random) -> list[Any]:
+    """The runs interleaved at random, each kept in its own order."""
+    queues = [list(run) for run in runs if run]
+    out: list[Any] = []
+    while queues:
+        queue = rng.choice(queues)
+        out.append(queue.pop(0))
+        if not queue:
+            queues.remove(queue)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_pass_gives_the_verdicts_of_judging_everything_again_after_each_drop(
+    world: World, town: Town, seed: int
+) -> None:
+    """Issue 13: the batch is judged in one pass (going back only as far as a dropped
+    subject's first item, and for a matter not at all) and answers exactly what judging
+    everything again from the start after each drop answered."""
+    node = world.node
+    earlier = Run(world, f"matter:H10-{seed}-stored")
+    stored_env = opened(earlier, town.cv)
+    batch(node, [stored_env], h10(node))
+    rng = random.Random(seed)
+    runs = mixed_batch(world, town, str(seed), stored_env)
+    items = merged(runs, rng)
+    if seed == 5:  # runs out of their order too: stale heads everywhere
+        rng.shuffle(items)
+    decoded = parse_json_items(jcs(items))
+    assert decoded is not None
+    expected = verdicts_judged_again_from_the_start(node.ledger, decoded)
+    found = {v[0] for v in expected}
+    assert found >= ({"stored"} if seed == 5 else {"stored", "replayed", "not-permitted"}), found
+    before = node.ledger.size()
+
+    outcomes = node.ledger.append_batch(decoded)
+
+    assert verdicts(outcomes) == expected
+    assert node.ledger.size() == before + expected.count(("stored", ""))
+    verify_log(node)

@@ -20,6 +20,7 @@ from typing import Any
 
 from evidence.derive import Derived, Failure, admit_all, entry_record, where
 from evidence.derive import rendering as rendering_v2
+from evidence.v1.first import rendering as rendering_v1_first
 from evidence.v1.rendering import rendering as rendering_v1
 from ledger.canonical import jcs, split_entry
 from ledger.crypto import b64decode_canonical, verify_ed25519
@@ -44,6 +45,18 @@ def _rendering_v1(
 
 RENDERINGS: dict[int, Derivation] = {1: _rendering_v1, 2: rendering_v2}
 SUPPORTED_VERSIONS = tuple(RENDERINGS)
+
+
+def _rendering_v1_first_shape(
+    derived: Derived, matter_ids: list[str], evaluated_at: datetime, scope: dict[str, Any]
+) -> dict[str, Any]:
+    return rendering_v1_first(derived, matter_ids, evaluated_at)
+
+
+# Version 1 was issued in two shapes (``evidence.v1.first``): the first release's rendering
+# has no ``people``. Each shape is derived in full and compared; which one a bundle is, it
+# says itself.
+V1_FIRST_SHAPE: Derivation = _rendering_v1_first_shape
 
 
 @dataclass
@@ -336,6 +349,8 @@ def _rendering(bundle: dict[str, Any], derived: Any, report: Report) -> None:
             "rendering", "rendering.matters", f"{matters} is not the scope's {expected_ids}"
         )
     derive = RENDERINGS[int(bundle["bundle_version"])]
+    if bundle["bundle_version"] == 1 and "people" not in given:
+        derive = V1_FIRST_SHAPE
     # The scope is signed (the manifest's), so an official's summary may be derived from it.
     again = json.loads(jcs(derive(derived, expected_ids, evaluated_at, dict(scope))))
     for path, want, got in _differences("rendering", again, given):

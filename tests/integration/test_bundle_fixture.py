@@ -1,16 +1,23 @@
-"""A bundle written by an earlier version of the code still verifies (issue 7, DESIGN §9).
+"""Bundles written by earlier versions of the code still verify (issues 7 and 18, DESIGN §9).
 
-``tests/fixtures/bundle-v1.json`` was written once by ``tests/fixtures/make_bundle_fixture.py``
-and committed with the log's vkey beside it. If a change to the entries' checks, the
-competence rules, the working-day calendar or the rendering makes this test fail, the
-change breaks every bundle already handed to a disciplinary council: keep reading version
-1 as it was, or bump the version and keep this fixture verifying under the old rules.
+Version 1 was issued in two shapes, and a bundle of each was committed when it was issued,
+with the log's vkey beside it, by ``tests/fixtures/make_bundle_fixture.py``:
+
+- ``bundle-v1.json`` — the first release (commit 1b45e1c): the rendering has no ``people``;
+- ``bundle-v1-named.json`` — from commit e4c4dc2 on: people named beside their ids.
+
+Both must verify forever, each by version 1's rules for its shape (``evidence.v1`` and
+``evidence.v1.first``). If a change to the entries' checks, the competence rules, the
+working-day calendar or the rendering makes a test here fail, the change breaks bundles
+already handed to a disciplinary council: keep reading version 1 as it was, or bump the
+version. The files are never regenerated: their SHA-256 is pinned below.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -19,25 +26,64 @@ from typing import Any
 import pytest
 
 from evidence.derive import admit_all
+from evidence.render import render_html
+from evidence.v1 import first
 from evidence.v1.rendering import rendering
 from evidence.verify import verify_bundle
 from ledger.times import parse_instant, utc_now
 from tests.e2e.conftest import run
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-BUNDLE = FIXTURES / "bundle-v1.json"
-VKEY = FIXTURES / "bundle-v1.vkey"
+
+# Every committed fixture file and its SHA-256: a fixture is written once, never again. A
+# test that needs other data adds a new file (and a line here), never rewrites one.
+PINNED = {
+    "bundle-v1.json": "d8e5d621d27504215be1ad9de2e02935a8d44deb9cd361dd9da594d369638d01",
+    "bundle-v1.vkey": "a79c860393c0b654b7625481b4902ec581cf373e35e05f54760c54ab6e2fea7c",
+    "bundle-v1-named.json": "5fc04527467789b19e98270901d762a6c74fb2578473be46b2ed8f8cba97a68c",
+    "bundle-v1-named.vkey": "643f627b64d881899fed08c8e548c9c62c07c155d156eae6138316a38e700b71",
+}
+
+# The version-1 fixtures: (bundle, vkey, whether its rendering names people).
+V1 = {
+    "first": ("bundle-v1.json", "bundle-v1.vkey", False),
+    "named": ("bundle-v1-named.json", "bundle-v1-named.vkey", True),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(V1))
+def shape(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
 
 
 @pytest.fixture(scope="module")
-def bundle() -> dict[str, Any]:
-    value: dict[str, Any] = json.loads(BUNDLE.read_bytes())
+def bundle(shape: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads((FIXTURES / V1[shape][0]).read_bytes())
     return value
 
 
 @pytest.fixture(scope="module")
-def vkey() -> str:
-    return VKEY.read_text("utf-8").strip()
+def vkey(shape: str) -> str:
+    return (FIXTURES / V1[shape][1]).read_text("utf-8").strip()
+
+
+def fixture_files() -> list[str]:
+    """Every data file under tests/fixtures (the scripts that wrote them aside)."""
+    return sorted(
+        str(path.relative_to(FIXTURES))
+        for path in FIXTURES.rglob("*")
+        if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
+    )
+
+
+def test_every_committed_fixture_keeps_the_bytes_it_was_committed_with() -> None:
+    assert fixture_files() == sorted(PINNED), "a fixture was added or removed: pin it here"
+    for name, digest in PINNED.items():
+        assert hashlib.sha256((FIXTURES / name).read_bytes()).hexdigest() == digest, (
+            f"tests/fixtures/{name} was regenerated or edited: restore it from git, and write "
+            "new data to a new file"
+        )
 
 
 def test_the_committed_bundle_is_version_1_and_names_its_log(
@@ -61,7 +107,24 @@ def test_the_committed_bundle_still_verifies_with_the_committed_vkey(
     assert report.checked["head attestations"] == len(bundle["head_attestations"])
 
 
-def test_the_committed_bundle_still_says_what_it_said(bundle: dict[str, Any]) -> None:
+def test_each_shape_of_version_1_is_derived_as_it_was_issued(
+    bundle: dict[str, Any], shape: str
+) -> None:
+    """The first release's rendering is version 1's without ``people``, value for value;
+    the later one adds the names and nothing else."""
+    derived = admit_all(
+        (item["index"], base64.b64decode(item["entry"])) for item in bundle["entries"]
+    )
+    ids = [bundle["scope"]["matter_id"]]
+    at = parse_instant(bundle["rendering"]["evaluated_at"])
+    named = json.loads(json.dumps(rendering(derived, ids, at)))
+    earlier = json.loads(json.dumps(first.rendering(derived, ids, at)))
+    assert named == {**earlier, "people": named["people"]}
+    expected = named if V1[shape][2] else earlier
+    assert bundle["rendering"] == expected
+
+
+def test_the_committed_bundle_still_says_what_it_said(bundle: dict[str, Any], shape: str) -> None:
     """The facts a council reads, pinned: the ký-thay decision is found delegated."""
     (matter_id,) = bundle["rendering"]["matters"]
     assert matter_id == bundle["scope"]["matter_id"]
@@ -88,6 +151,10 @@ def test_the_committed_bundle_still_says_what_it_said(bundle: dict[str, Any]) ->
     ]
     names = {s["body"].get("full_name") for s in statements if s["type"] == "official.registered"}
     assert {"Hoàng Văn Thắng", "Phạm Minh Đức", "Lê Thị Bình", "Nguyễn Văn An"} <= names
+    if V1[shape][2]:
+        assert bundle["rendering"]["people"]["pham.minh.duc"] == "Phạm Minh Đức"
+    else:
+        assert "people" not in bundle["rendering"]
 
 
 def test_the_committed_bundle_is_judged_at_its_own_evaluation_instant_not_today(
@@ -127,8 +194,38 @@ def test_the_committed_bundle_still_catches_a_forged_finding(
     ]
 
 
-def test_ledgerctl_bundle_verify_passes_the_committed_bundle(tmp_path: Path, vkey: str) -> None:
-    result = run("bundle", "verify", str(BUNDLE), "--vkey", vkey, cwd=tmp_path, check=False)
+def test_a_name_slipped_into_either_shape_is_derived_again_and_refused(
+    bundle: dict[str, Any], vkey: str
+) -> None:
+    """Names are derived from the registry entries in both shapes: a ``people`` member
+    added to the first shape is judged as the later shape's, name by name."""
+    tampered = copy.deepcopy(bundle)
+    people = tampered["rendering"].setdefault("people", {})
+    people.update({"pham.minh.duc": "Trần Quốc Cường"})
+    report = verify_bundle(tampered, vkey)
+    assert not report.ok
+    assert ("rendering", "rendering.people.pham.minh.duc") in [
+        (f.check, f.where) for f in report.failures
+    ]
+
+
+def test_the_first_shape_renders_ids_as_its_release_did(
+    bundle: dict[str, Any], vkey: str, shape: str
+) -> None:
+    page = render_html(bundle, verify_bundle(bundle, vkey), "vi")
+    assert "ĐÃ KIỂM CHỨNG: mọi kiểm tra đều đạt." in page
+    if V1[shape][2]:
+        assert "Phạm Minh Đức <small>(pham.minh.duc)</small>" in page
+    else:
+        assert "<td>pham.minh.duc</td>" in page  # the decider, by id: no names then
+        assert "Phạm Minh Đức" not in page
+
+
+def test_ledgerctl_bundle_verify_passes_the_committed_bundle(
+    tmp_path: Path, vkey: str, shape: str
+) -> None:
+    path = FIXTURES / V1[shape][0]
+    result = run("bundle", "verify", str(path), "--vkey", vkey, cwd=tmp_path, check=False)
     out = result.stdout.decode()
     assert result.returncode == 0, out + result.stderr.decode()
     assert out.splitlines()[-1] == "VERIFIED: every check passed"

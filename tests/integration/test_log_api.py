@@ -5,6 +5,8 @@ attestations, checkpoint cadence, crash recovery and the one-integrator rule."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,20 +15,25 @@ from typing import Any
 
 import pytest
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 import api.routes.events
 from ledger import merkle
 from ledger.application import Ledger
 from ledger.canonical import jcs
 from ledger.datadir import open_ledger, read_genesis
-from ledger.entries import leaf_hash
-from ledger.merkle import MemoryTree
-from ledger.note import EM_DASH, Checkpoint, Verifier, open_checkpoint, parse_verifier
+from ledger.note import open_checkpoint, parse_verifier
 from ledger.settings import Settings
 from ledger.storage import StoredCheckpoint
 from ledger.transparency import TransparencyLog, head_message, receipt_message
 from tests.conftest import running_node
+from tests.unit.test_merkle_properties import (
+    Reference,
+    rfc9162_verify_consistency,
+    rfc9162_verify_inclusion,
+)
+from tests.unit.test_spec_bytes import leaf_hash_by_hand, open_checkpoint_by_hand, vkey_by_hand
 from tests.world import ORIGIN, Node, World, problem_slug
 
 SETTLE_SECONDS = 15.0
@@ -108,22 +115,37 @@ def integrator(node: Node) -> Iterator[None]:
         other.close()
 
 
-def log_verifier(world: World) -> Verifier:
+# Expectations come from the spec, not from the code under test: the log's vkey is made by
+# hand from the key file, notes are opened with ``cryptography``, leaf hashes, roots and
+# proofs are RFC 6962's recursive definitions (tests/unit/test_spec_bytes.py,
+# tests/unit/test_merkle_properties.py).
+
+
+def log_public_key(node: Node) -> bytes:
+    """The log's public key, read from its key file with ``cryptography``."""
+    key = serialization.load_pem_private_key(node.settings.log_key_path.read_bytes(), None)
+    assert isinstance(key, Ed25519PrivateKey)
+    return key.public_key().public_bytes_raw()
+
+
+def log_vkey(world: World) -> str:
+    """The served vkey, which must be the one the spec makes of the log's key."""
     response = world.http.get("/v1/log/key")
     assert response.status_code == 200, response.text
-    return parse_verifier(response.json()["vkey"])
+    vkey: str = response.json()["vkey"]
+    assert vkey == vkey_by_hand(ORIGIN, 0x01, log_public_key(world.node))
+    return vkey
 
 
-def served_checkpoint(world: World) -> tuple[Checkpoint, str]:
+def served_checkpoint(world: World) -> tuple[tuple[str, int, bytes], str]:
+    """The served checkpoint (origin, size, root), its signature checked by hand; its note."""
     response = world.http.get("/v1/log/checkpoint")
     assert response.status_code == 200, response.text
-    checkpoint, _ = open_checkpoint(response.text, log_verifier(world))
-    return checkpoint, response.text
+    return open_checkpoint_by_hand(response.text, log_vkey(world)), response.text
 
 
-def signed_root(note: str, verifier: Verifier) -> bytes:
-    checkpoint, _ = open_checkpoint(note, verifier)
-    return checkpoint.root
+def signed_root(note: str, vkey: str) -> bytes:
+    return open_checkpoint_by_hand(note, vkey)[2]
 
 
 def verify_signature(public_key: bytes, signature_b64: str, message: bytes) -> None:
@@ -137,14 +159,15 @@ def populate(world: World, *agencies: str) -> None:
 
 
 def leaf_hashes(node: Node) -> list[bytes]:
-    return [r.leaf_hash for r in node.ledger.records(0, node.ledger.size())]
+    """SHA-256(0x00 || entry) of every stored entry's bytes, and the stored leaf hash agrees."""
+    records = node.ledger.records(0, node.ledger.size())
+    leaves = [leaf_hash_by_hand(r.entry) for r in records]
+    assert [r.leaf_hash for r in records] == leaves
+    return leaves
 
 
-def memory_tree(leaves: list[bytes]) -> MemoryTree:
-    tree = MemoryTree()
-    for leaf in leaves:
-        tree.append(leaf)
-    return tree
+def rfc_tree(leaves: list[bytes]) -> Reference:
+    return Reference(leaves)
 
 
 def get(world: World, path: str, **params: Any) -> Any:
@@ -171,13 +194,8 @@ def test_the_checkpoint_is_a_signed_note_that_opens_with_the_logs_vkey(
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
     note = response.text
-    verifier = log_verifier(world)
-    checkpoint, _ = open_checkpoint(note, verifier)
-    assert (checkpoint.origin, checkpoint.size, checkpoint.root) == (
-        ORIGIN,
-        stored.size,
-        stored.root,
-    )
+    vkey = log_vkey(world)
+    assert open_checkpoint_by_hand(note, vkey) == (ORIGIN, stored.size, stored.root)
     # origin, size, root, one empty line, then exactly the log's signature line
     lines = note.split("\n")
     assert lines[:3] == [ORIGIN, str(stored.size), base64.b64encode(stored.root).decode()]
@@ -186,13 +204,14 @@ def test_the_checkpoint_is_a_signed_note_that_opens_with_the_logs_vkey(
     signature_lines = lines[4:-1]
     assert len(signature_lines) == 1
     dash, name, payload = signature_lines[0].split(" ")
-    assert (dash, name) == (EM_DASH, ORIGIN)
+    assert (dash, name) == ("\u2014", ORIGIN)
     raw = base64.b64decode(payload, validate=True)
-    assert raw[:4] == verifier.key_hash
+    public_key = log_public_key(world.node)
+    assert raw[:4] == hashlib.sha256(ORIGIN.encode() + b"\n\x01" + public_key).digest()[:4]
     body = "\n".join(lines[:3]) + "\n"
-    Ed25519PublicKey.from_public_bytes(verifier.public_key).verify(raw[4:], body.encode())
+    Ed25519PublicKey.from_public_bytes(public_key).verify(raw[4:], body.encode())
     # and the root is the RFC 6962 root of every stored leaf
-    assert checkpoint.root == memory_tree(leaf_hashes(world.node)).root(checkpoint.size)
+    assert stored.root == rfc_tree(leaf_hashes(world.node)).mth(0, stored.size)
 
 
 def test_a_checkpoint_with_a_tampered_body_does_not_open(world: World, settle: Settle) -> None:
@@ -201,22 +220,22 @@ def test_a_checkpoint_with_a_tampered_body_does_not_open(world: World, settle: S
     size_line = note.split("\n")[1]
     forged = note.replace(f"\n{size_line}\n", f"\n{int(size_line) + 1}\n", 1)
     with pytest.raises(ValueError, match="does not verify"):
-        open_checkpoint(forged, log_verifier(world))
+        open_checkpoint(forged, parse_verifier(log_vkey(world)))
+    with pytest.raises(InvalidSignature):
+        open_checkpoint_by_hand(forged, log_vkey(world))
 
 
 def test_the_log_key_names_the_origin_the_vkey_and_the_genesis_leaf(world: World) -> None:
     key = get(world, "/v1/log/key")
     assert set(key) == {"origin", "vkey", "genesis_leaf_hash"}
     assert key["origin"] == ORIGIN
-    verifier = parse_verifier(key["vkey"])
-    assert verifier.name == ORIGIN
-    assert verifier.algorithm == 0x01
+    assert key["vkey"] == vkey_by_hand(ORIGIN, 0x01, log_public_key(world.node))
     genesis = read_genesis(world.ledger)
     assert genesis is not None
     assert key["vkey"] == genesis.log_vkey
     record = world.ledger.records(0, 1)[0]
     assert record.index == 0
-    assert key["genesis_leaf_hash"] == leaf_hash(record.entry).hex()
+    assert key["genesis_leaf_hash"] == leaf_hash_by_hand(record.entry).hex()
 
 
 # --- proofs -------------------------------------------------------------------------------
@@ -228,12 +247,14 @@ def test_inclusion_proofs_by_index_and_by_leaf_hash_verify_for_every_checkpoint(
     for agency_id in ("H10", "H20", "H30"):
         world.agency(agency_id)
         settle(world.node)
-    verifier = log_verifier(world)
+    vkey = log_vkey(world)
     checkpoints = list(world.ledger.recorder.iter_checkpoints())
     assert len({c.size for c in checkpoints}) >= 2, "several tree sizes"
     leaves = leaf_hashes(world.node)
+    tree = rfc_tree(leaves)
     for stored in checkpoints:
-        root = signed_root(stored.note, verifier)
+        root = signed_root(stored.note, vkey)
+        assert root == tree.mth(0, stored.size)
         for index in range(stored.size):
             by_index = get(world, "/v1/log/proof/inclusion", index=index, tree_size=stored.size)
             by_leaf = get(
@@ -247,19 +268,21 @@ def test_inclusion_proofs_by_index_and_by_leaf_hash_verify_for_every_checkpoint(
             assert by_index["tree_size"] == stored.size
             assert by_index["leaf_hash"] == leaves[index].hex()
             hashes = [bytes.fromhex(h) for h in by_index["hashes"]]
-            merkle.verify_inclusion(leaves[index], index, stored.size, hashes, root)
+            assert hashes == tree.path(index, 0, stored.size)
+            assert rfc9162_verify_inclusion(index, stored.size, leaves[index], hashes, root)
 
 
 def test_an_inclusion_proof_defaults_to_the_latest_checkpoint(world: World, settle: Settle) -> None:
     populate(world, "H10")
     settle(world.node)
-    checkpoint, _ = served_checkpoint(world)
+    (_, size, root), _ = served_checkpoint(world)
     proof = get(world, "/v1/log/proof/inclusion", index=1)
-    assert proof["tree_size"] == checkpoint.size
+    assert proof["tree_size"] == size
+    leaves = leaf_hashes(world.node)
+    assert proof["leaf_hash"] == leaves[1].hex()
     hashes = [bytes.fromhex(h) for h in proof["hashes"]]
-    merkle.verify_inclusion(
-        bytes.fromhex(proof["leaf_hash"]), 1, checkpoint.size, hashes, checkpoint.root
-    )
+    assert hashes == rfc_tree(leaves).path(1, 0, size)
+    assert rfc9162_verify_inclusion(1, size, leaves[1], hashes, root)
 
 
 def test_consistency_proofs_between_every_pair_of_stored_checkpoints_verify(
@@ -268,11 +291,11 @@ def test_consistency_proofs_between_every_pair_of_stored_checkpoints_verify(
     for agency_id in ("H10", "H20", "H30"):
         world.agency(agency_id)
         settle(world.node)
-    verifier = log_verifier(world)
-    roots = {
-        c.size: signed_root(c.note, verifier) for c in world.ledger.recorder.iter_checkpoints()
-    }
+    vkey = log_vkey(world)
+    roots = {c.size: signed_root(c.note, vkey) for c in world.ledger.recorder.iter_checkpoints()}
     assert len(roots) >= 2
+    tree = rfc_tree(leaf_hashes(world.node))
+    assert all(root == tree.mth(0, size) for size, root in roots.items())
     for first in roots:
         for second in roots:
             if first > second:
@@ -280,7 +303,8 @@ def test_consistency_proofs_between_every_pair_of_stored_checkpoints_verify(
             proof = get(world, "/v1/log/proof/consistency", first=first, second=second)
             assert (proof["first"], proof["second"]) == (first, second)
             hashes = [bytes.fromhex(h) for h in proof["hashes"]]
-            merkle.verify_consistency(first, second, hashes, roots[first], roots[second])
+            assert hashes == tree.proof(first, second)
+            assert rfc9162_verify_consistency(first, second, roots[first], roots[second], hashes)
 
 
 def test_proof_requests_outside_the_signed_tree_are_bad_requests(
@@ -354,9 +378,16 @@ def test_before_any_checkpoint_the_checkpoint_and_proofs_are_not_found(quiet: No
 
 
 def expected_receipt_message(receipt: dict[str, Any]) -> bytes:
-    """DESIGN §5, spelled out here rather than taken from the code under test."""
-    signed = {k: receipt[k] for k in ("event_id", "index", "leaf_hash", "recorded_at")}
-    return b"accountability-ledger/v1 receipt\n" + jcs({**signed, "origin": ORIGIN})
+    """DESIGN §5, spelled out here rather than taken from the code under test: the prefix
+    and JCS of the five fields, members in name order (no value here needs escaping)."""
+    for field in ("event_id", "leaf_hash", "recorded_at"):
+        assert re.fullmatch(r"[0-9A-Za-z:.-]+", receipt[field]), receipt
+    return (
+        "accountability-ledger/v1 receipt\n"
+        f'{{"event_id":"{receipt["event_id"]}","index":{int(receipt["index"])},'
+        f'"leaf_hash":"{receipt["leaf_hash"]}","origin":"{ORIGIN}",'
+        f'"recorded_at":"{receipt["recorded_at"]}"}}'
+    ).encode()
 
 
 def test_a_receipt_carries_a_signed_entry_timestamp_by_the_log_key(world: World) -> None:
@@ -367,7 +398,7 @@ def test_a_receipt_carries_a_signed_entry_timestamp_by_the_log_key(world: World)
     created = world.post(env)
     assert created.status_code == 201, created.text
     receipt = created.json()
-    public_key = log_verifier(world).public_key
+    public_key = log_public_key(world.node)
     message = expected_receipt_message(receipt)
     assert message == receipt_message(
         ORIGIN,
@@ -393,11 +424,11 @@ def test_a_receipt_carries_a_signed_entry_timestamp_by_the_log_key(world: World)
 
 def test_every_stored_entrys_receipt_promise_verifies(world: World) -> None:
     populate(world, "H10")
-    public_key = log_verifier(world).public_key
+    public_key = log_public_key(world.node)
     for record in world.ledger.records(0, world.ledger.size()):
         receipt = get(world, f"/v1/events/{record.event_id}")
         assert receipt["index"] == record.index
-        assert receipt["leaf_hash"] == record.leaf_hash.hex()
+        assert receipt["leaf_hash"] == leaf_hash_by_hand(record.entry).hex()
         verify_signature(
             public_key, receipt["signed_entry_timestamp"], expected_receipt_message(receipt)
         )
@@ -419,19 +450,18 @@ def test_waiting_for_the_checkpoint_answers_201_with_a_proof_that_verifies(
     )
     assert response.status_code == 201, response.text
     body = response.json()
-    verifier = log_verifier(world)
-    checkpoint, _ = open_checkpoint(body["checkpoint"], verifier)
+    _, size, root = open_checkpoint_by_hand(body["checkpoint"], log_vkey(world))
     proof = body["inclusion_proof"]
     assert set(proof) == {"index", "tree_size", "leaf_hash", "hashes"}
     assert proof["index"] == body["index"]
     assert proof["leaf_hash"] == body["leaf_hash"]
-    assert proof["tree_size"] == checkpoint.size > body["index"]
+    assert proof["tree_size"] == size > body["index"]
     record = world.ledger.records(body["index"], body["index"] + 1)[0]
-    assert body["leaf_hash"] == leaf_hash(record.entry).hex()
+    assert body["leaf_hash"] == leaf_hash_by_hand(record.entry).hex()
     hashes = [bytes.fromhex(h) for h in proof["hashes"]]
-    merkle.verify_inclusion(
-        bytes.fromhex(body["leaf_hash"]), body["index"], checkpoint.size, hashes, checkpoint.root
-    )
+    leaves = leaf_hashes(world.node)
+    assert hashes == rfc_tree(leaves).path(body["index"], 0, size)
+    assert rfc9162_verify_inclusion(body["index"], size, leaves[body["index"]], hashes, root)
     # the receipt part is the plain receipt, promise included
     assert {k: v for k, v in body.items() if k not in ("checkpoint", "inclusion_proof")} == (
         get(world, f"/v1/events/{body['event_id']}")
@@ -457,7 +487,7 @@ def test_waiting_without_an_integrator_answers_202_with_the_receipt_alone(
     assert "inclusion_proof" not in body
     assert body == get(world, f"/v1/events/{body['event_id']}")  # stored all the same
     verify_signature(
-        log_verifier(world).public_key,
+        log_public_key(world.node),
         body["signed_entry_timestamp"],
         expected_receipt_message(body),
     )
@@ -499,18 +529,14 @@ def test_an_attested_head_is_the_subjects_last_statement_within_the_signed_tree(
         last["envelope_hash"],
         last["index"],
     )
-    # signed over the DESIGN §5 message
-    message = b"accountability-ledger/v1 head\n" + jcs(
-        {
-            "origin": ORIGIN,
-            "subject": "agency:H10",
-            "seq": 2,
-            "envelope_hash": last["envelope_hash"],
-            "tree_size": tree_size,
-        }
-    )
+    # signed over the DESIGN §5 message: the prefix and JCS, members in name order
+    message = (
+        "accountability-ledger/v1 head\n"
+        f'{{"envelope_hash":"{last["envelope_hash"]}","origin":"{ORIGIN}","seq":2,'
+        f'"subject":"agency:H10","tree_size":{tree_size}}}'
+    ).encode()
     assert message == head_message(ORIGIN, "agency:H10", 2, last["envelope_hash"], tree_size)
-    verify_signature(log_verifier(world).public_key, attestation["signature"], message)
+    verify_signature(log_public_key(world.node), attestation["signature"], message)
 
     # once integrated, the attestation moves on to seq 3
     later = get(world, "/v1/subjects/agency:H10/head", attest="true")["attestation"]
@@ -554,11 +580,11 @@ def test_no_checkpoint_is_signed_when_nothing_changed_and_every_one_is_kept(
     kept = list(recorder.iter_checkpoints())
     assert [c.size for c in kept] == [first.size, second.size, third.size]
     assert kept == [first, second, third]
-    verifier = log_verifier(world)
-    leaves = leaf_hashes(world.node)
+    vkey = log_vkey(world)
+    tree = rfc_tree(leaf_hashes(world.node))
     for stored in kept:
         assert recorder.checkpoint(stored.size) == stored
-        assert signed_root(stored.note, verifier) == memory_tree(leaves[: stored.size]).root()
+        assert signed_root(stored.note, vkey) == tree.mth(0, stored.size)
 
 
 @pytest.mark.usefixtures("integrator")
@@ -618,19 +644,21 @@ def test_integration_resumes_after_a_crash_without_integrating_anything_twice(
         assert checkpoint is not None
         assert checkpoint.size == total
         assert fresh.recorder.integrate(3) == (total, total)
-        tree = memory_tree(leaf_hashes(world.node))
-        assert checkpoint.root == tree.root()
-        assert log.root(total) == tree.root()
-        # every stored subtree is the one the whole log implies, and no other is stored
+        tree = rfc_tree(leaf_hashes(world.node))
+        assert checkpoint.root == tree.mth(0, total)
+        assert log.root(total) == tree.mth(0, total)
+        # every stored subtree is the one the whole log implies: each complete subtree
+        # (2^level leaves from i·2^level), and no other is stored
         for level in range(total.bit_length()):
             stored = fresh.recorder.nodes_in_range(level, 0, total + 1)
-            expected = {i: v for (lv, i), v in tree.nodes.items() if lv == level}
+            width = 1 << level
+            expected = {i: tree.mth(i * width, (i + 1) * width) for i in range(total // width)}
             assert stored == expected, f"level {level}"
     finally:
         fresh.close()
     # and the API serves the resumed tree
-    checkpoint_served, _ = served_checkpoint(world)
-    assert checkpoint_served.size == total
+    (_, served_size, served_root), _ = served_checkpoint(world)
+    assert (served_size, served_root) == (total, tree.mth(0, total))
 
 
 def run_in_thread(

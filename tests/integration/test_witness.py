@@ -8,6 +8,7 @@ checkpoints forged with the node's own log key.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -20,25 +21,24 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ledger import merkle
 from ledger.canonical import jcs
 from ledger.client import envelope, make_statement
-from ledger.crypto import SigningKey, b64encode
-from ledger.note import (
-    Checkpoint,
-    Note,
-    Signature,
-    cosign,
-    open_checkpoint,
-    parse_note,
-    parse_verifier,
-    verify_cosignature,
-)
+from ledger.crypto import SigningKey
+from ledger.note import parse_verifier
 from ledger.settings import Settings
 from ledger.storage import StoredCheckpoint
 from ledger.transparency import TransparencyLog
-from ledger.witness import Witness, WitnessRefusal, WitnessState, witness_vkey
+from ledger.witness import Witness, WitnessRefusal, WitnessState
 from tests.conftest import running_node
+from tests.unit.test_merkle_properties import Reference
+from tests.unit.test_spec_bytes import (
+    checkpoint_note_by_hand,
+    cosignature_line_by_hand,
+    cosignature_time_by_hand,
+    leaf_hash_by_hand,
+    open_checkpoint_by_hand,
+    vkey_by_hand,
+)
 from tests.world import ORIGIN, Node, World, problem_slug
 
 NAME = "thanh-tra.example"
@@ -46,9 +46,31 @@ LEDGERCTL = str(Path(sys.executable).parent / "ledgerctl")
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 
 
+# Expectations come from the spec, not from the code under test: vkeys, checkpoint texts,
+# notes and cosignature lines are made and checked by hand with ``hashlib`` and
+# ``cryptography`` (tests/unit/test_spec_bytes.py), forked trees are RFC 6962's recursive
+# definitions (tests/unit/test_merkle_properties.py).
+
+
 @pytest.fixture
 def witness_key() -> SigningKey:
     return SigningKey.generate()
+
+
+def witness_vkey_by_hand(name: str, key: SigningKey) -> str:
+    """The cosignature/v1 vkey (type 0x04) of ``key`` under ``name``."""
+    return vkey_by_hand(name, 0x04, key.private.public_key().public_bytes_raw())
+
+
+def log_vkey_by_hand(log: TransparencyLog) -> str:
+    """The Ed25519 note vkey (type 0x01) of the log's key under its origin."""
+    assert log.log_key is not None
+    return vkey_by_hand(log.origin, 0x01, log.log_key.private.public_key().public_bytes_raw())
+
+
+def checkpoint_text(size: int, root: bytes) -> str:
+    """C2SP tlog-checkpoint: origin, tree size, base64 root hash, each on its line."""
+    return f"{ORIGIN}\n{size}\n{base64.b64encode(root).decode()}\n"
 
 
 @pytest.fixture
@@ -58,7 +80,7 @@ def node(database_url: str, tmp_path: Path, witness_key: SigningKey) -> Iterator
         tmp_path / "data",
         database_url=database_url,
         integrate=False,
-        witness_vkeys=[witness_vkey(NAME, witness_key)],
+        witness_vkeys=[witness_vkey_by_hand(NAME, witness_key)],
     )
     with running_node(settings, integrate=False) as running:
         yield running
@@ -82,24 +104,40 @@ def state_path(tmp_path: Path) -> Path:
 
 def witness(log: TransparencyLog, key: SigningKey, state_path: Path, http: httpx.Client) -> Witness:
     return Witness(
-        log=parse_verifier(log.vkey), key=key, name=NAME, state_path=state_path, http=http
+        log=parse_verifier(log_vkey_by_hand(log)),
+        key=key,
+        name=NAME,
+        state_path=state_path,
+        http=http,
     )
 
 
+def stored_leaves(node: Node, size: int) -> list[bytes]:
+    """SHA-256(0x00 || entry) of the first ``size`` stored entries."""
+    return [leaf_hash_by_hand(r.entry) for r in node.ledger.records(0, size)]
+
+
 def grow(world: World, log: TransparencyLog, agencies: int = 1) -> StoredCheckpoint:
-    """Append a few registry entries (three an agency) and sign a checkpoint over them."""
+    """Append a few registry entries (three an agency) and sign a checkpoint over them: the
+    log's signed note of the RFC 6962 root of every stored entry."""
     for _ in range(agencies):
         world.agency(f"A{world.ledger.size()}")
     signed = log.step()
     assert signed is not None
+    root = Reference(stored_leaves(world.node, signed.size)).mth(0, signed.size)
+    assert signed.root == root
+    assert open_checkpoint_by_hand(signed.note, log_vkey_by_hand(log)) == (
+        ORIGIN,
+        signed.size,
+        root,
+    )
     return signed
 
 
-def cosignature(text: str) -> tuple[Note, Signature]:
-    """The served note and the witness's line in it."""
-    note = parse_note(text)
-    (line,) = [s for s in note.signatures if s.name == NAME]
-    return note, line
+def signature_names(note: str) -> list[str]:
+    """The key names of a note's signature lines, in order."""
+    _, _, block = note.partition("\n\n")
+    return [line.split(" ")[1] for line in block.splitlines()]
 
 
 class StubLog:
@@ -157,7 +195,7 @@ def test_a_witness_cosigns_the_first_checkpoint_then_a_later_consistent_one(
     witness_key: SigningKey,
     state_path: Path,
 ) -> None:
-    verifier = parse_verifier(witness_vkey(NAME, witness_key))
+    vkey = witness_vkey_by_hand(NAME, witness_key)
     follower = witness(log, witness_key, state_path, node.http)
     for agencies in (2, 3):
         signed = grow(world, log, agencies)
@@ -169,14 +207,18 @@ def test_a_witness_cosigns_the_first_checkpoint_then_a_later_consistent_one(
         assert served.status_code == 200
         assert served.headers["content-type"].startswith("text/plain")
         assert served.text.startswith(signed.note)
-        note, line = cosignature(served.text)
-        assert [s.name for s in note.signatures] == [ORIGIN, NAME]
-        assert abs(verify_cosignature(note.text, line, verifier) - time.time()) < 60
-        open_checkpoint(served.text, parse_verifier(log.vkey))
+        assert signature_names(served.text) == [ORIGIN, NAME]
+        assert abs(cosignature_time_by_hand(served.text, vkey) - time.time()) < 60
+        assert open_checkpoint_by_hand(served.text, log_vkey_by_hand(log)) == (
+            ORIGIN,
+            signed.size,
+            signed.root,
+        )
         # the witness remembers what it cosigned
         assert WitnessState.load(state_path) == WitnessState(ORIGIN, signed.size, signed.root)
         saved = json.loads(state_path.read_text("utf-8"))
-        assert saved == {"origin": ORIGIN, "size": signed.size, "root": b64encode(signed.root)}
+        root = base64.b64encode(signed.root).decode()
+        assert saved == {"origin": ORIGIN, "size": signed.size, "root": root}
 
 
 def test_a_witness_with_no_new_checkpoint_cosigns_nothing_again(
@@ -212,17 +254,16 @@ def test_a_witness_refuses_a_checkpoint_that_forks_from_the_one_it_cosigned(
     assert witness(log, witness_key, state_path, node.http).step() is not None
     second = grow(world, log, 2)
     # Another history, signed with the log's own key: one entry of the first tree differs.
-    leaves = [r.leaf_hash for r in node.ledger.records(0, second.size)]
-    leaves[first.size - 1] = merkle.hash_leaf(b"an entry the witness never saw")
-    fork = merkle.MemoryTree()
-    for leaf in leaves:
-        fork.append(leaf)
+    leaves = stored_leaves(node, second.size)
+    leaves[first.size - 1] = leaf_hash_by_hand(b"an entry the witness never saw")
+    fork = Reference(leaves)
     proof = {
-        "the fork": fork.consistency_proof(first.size, second.size),
+        "the fork": fork.proof(first.size, second.size),
         "the real log": log.consistency_proof(first.size, second.size),
         "nowhere": [],
     }[proof_from]
-    stub = StubLog(Checkpoint(ORIGIN, second.size, fork.root()).sign(log_key), proof)
+    note = checkpoint_note_by_hand(ORIGIN, second.size, fork.mth(0, second.size), log_key.private)
+    stub = StubLog(note, proof)
     message = refused(witness(log, witness_key, state_path, stub.client()), stub, state_path)
     assert f"not consistent with size {first.size}" in message
     assert "forked" in message
@@ -253,8 +294,8 @@ def test_a_witness_refuses_a_second_root_for_the_size_it_cosigned(
 ) -> None:
     signed = grow(world, log)
     assert witness(log, witness_key, state_path, node.http).step() is not None
-    other = merkle.hash_leaf(b"another root")
-    stub = StubLog(Checkpoint(ORIGIN, signed.size, other).sign(log_key), [])
+    other = leaf_hash_by_hand(b"another root")
+    stub = StubLog(checkpoint_note_by_hand(ORIGIN, signed.size, other, log_key.private), [])
     message = refused(witness(log, witness_key, state_path, stub.client()), stub, state_path)
     assert f"two different roots for size {signed.size}" in message
 
@@ -278,14 +319,17 @@ def test_a_witness_refuses_a_checkpoint_the_logs_key_did_not_sign(
         assert witness(log, witness_key, state_path, node.http).step() is not None
     signed = grow(world, log)
     if forgery == "another key":
-        note = Checkpoint(ORIGIN, signed.size, signed.root).sign(SigningKey.generate())
+        stranger = SigningKey.generate().private
+        note = checkpoint_note_by_hand(ORIGIN, signed.size, signed.root, stranger)
     elif forgery == "another origin":
-        note = Checkpoint("other.example/log", signed.size, signed.root).sign(log_key)
+        other = "other.example/log"
+        note = checkpoint_note_by_hand(other, signed.size, signed.root, log_key.private)
     elif forgery == "an edited size":
         note = signed.note.replace(f"\n{signed.size}\n", f"\n{signed.size + 1}\n", 1)
     else:  # a stranger's line only
-        text = Checkpoint(ORIGIN, signed.size, signed.root).text
-        note = Note(text, (cosign(text, "stranger.example", SigningKey.generate(), 1),)).render()
+        text = checkpoint_text(signed.size, signed.root)
+        stranger = SigningKey.generate().private
+        note = text + "\n" + cosignature_line_by_hand(text, "stranger.example", stranger, 1)
     assert note != signed.note
     # the stub would prove consistency with the real tree, were the note genuine
     stub = StubLog(note, log.consistency_proof(1, signed.size) if cosigned_before else [])
@@ -313,13 +357,12 @@ def test_the_log_keeps_a_configured_witnesses_valid_cosignature(
     node: Node, world: World, log: TransparencyLog, witness_key: SigningKey
 ) -> None:
     signed = grow(world, log)
-    line = cosign(
-        Checkpoint(ORIGIN, signed.size, signed.root).text, NAME, witness_key, 1_700_000_000
-    )
-    response = post(node, signed.note + line.line)
+    text = checkpoint_text(signed.size, signed.root)
+    line = cosignature_line_by_hand(text, NAME, witness_key.private, 1_700_000_000)
+    response = post(node, signed.note + line)
     assert response.status_code == 200, response.text
     assert response.json() == {"tree_size": signed.size, "accepted": [NAME]}
-    assert node.http.get("/v1/log/checkpoint/cosigned").text == signed.note + line.line
+    assert node.http.get("/v1/log/checkpoint/cosigned").text == signed.note + line
 
 
 @pytest.mark.parametrize("who", ["a witness not configured", "the configured name, another key"])
@@ -328,9 +371,9 @@ def test_a_cosignature_by_a_witness_not_configured_is_forbidden(
 ) -> None:
     signed = grow(world, log)
     name = "stranger.example" if who == "a witness not configured" else NAME
-    text = Checkpoint(ORIGIN, signed.size, signed.root).text
-    line = cosign(text, name, SigningKey.generate(), 1)
-    response = post(node, signed.note + line.line)
+    text = checkpoint_text(signed.size, signed.root)
+    line = cosignature_line_by_hand(text, name, SigningKey.generate().private, 1)
+    response = post(node, signed.note + line)
     assert response.status_code == 403, response.text
     assert problem_slug(response) == "forbidden"
     nothing_kept(node, log, signed)
@@ -342,17 +385,20 @@ def test_a_configured_witnesses_bad_signature_is_refused_as_bad_signature(
 ) -> None:
     earlier = grow(world, log)
     signed = grow(world, log)
-    text = Checkpoint(ORIGIN, signed.size, signed.root).text
-    line = cosign(text, NAME, witness_key, 1_700_000_000)
+    text = checkpoint_text(signed.size, signed.root)
+    line = cosignature_line_by_hand(text, NAME, witness_key.private, 1_700_000_000)
+    prefix, encoded = line.rstrip("\n").rsplit(" ", 1)
+    raw = base64.b64decode(encoded)  # key hash || time || signature
     if flaw == "over another checkpoint":
-        line = cosign(Checkpoint(ORIGIN, earlier.size, earlier.root).text, NAME, witness_key, 1)
+        earlier_text = checkpoint_text(earlier.size, earlier.root)
+        line = cosignature_line_by_hand(earlier_text, NAME, witness_key.private, 1)
     elif flaw == "a flipped bit":
-        payload = bytearray(line.payload)
-        payload[-1] ^= 1
-        line = Signature(line.name, line.key_hash, bytes(payload))
+        flipped = raw[:-1] + bytes([raw[-1] ^ 1])
+        line = f"{prefix} {base64.b64encode(flipped).decode()}\n"
     else:  # a plain note signature: no 8-byte time
-        line = Signature(line.name, line.key_hash, witness_key.sign(text.encode()))
-    response = post(node, signed.note + line.line)
+        plain = raw[:4] + witness_key.private.sign(text.encode())
+        line = f"{prefix} {base64.b64encode(plain).decode()}\n"
+    response = post(node, signed.note + line)
     assert response.status_code == 422, response.text
     assert problem_slug(response) == "bad-signature"
     assert log.recorder.cosignature_lines(earlier.size) == []
@@ -370,8 +416,9 @@ def test_a_cosigned_checkpoint_the_log_never_signed_is_not_found(
 ) -> None:
     signed = grow(world, log)
     size = signed.size if forgery == "another root at a signed size" else signed.size + 7
-    forged = Checkpoint(ORIGIN, size, merkle.hash_leaf(b"never signed"))
-    note = forged.sign(log_key) + cosign(forged.text, NAME, witness_key, 1).line
+    root = leaf_hash_by_hand(b"never signed")
+    note = checkpoint_note_by_hand(ORIGIN, size, root, log_key.private)
+    note += cosignature_line_by_hand(checkpoint_text(size, root), NAME, witness_key.private, 1)
     response = post(node, note)
     assert response.status_code == 404, response.text
     assert problem_slug(response) == "not-found"
@@ -407,8 +454,9 @@ def test_a_cosignature_not_sent_as_text_plain_is_an_unsupported_media_type(
     content_type: str | None,
 ) -> None:
     signed = grow(world, log)
-    line = cosign(Checkpoint(ORIGIN, signed.size, signed.root).text, NAME, witness_key, 1)
-    response = post(node, signed.note + line.line, content_type)
+    text = checkpoint_text(signed.size, signed.root)
+    line = cosignature_line_by_hand(text, NAME, witness_key.private, 1)
+    response = post(node, signed.note + line, content_type)
     assert response.status_code == 415, response.text
     assert problem_slug(response) == "unsupported-media-type"
     nothing_kept(node, log, signed)
@@ -445,8 +493,8 @@ def test_ledgerctl_witness_print_vkey_prints_the_cosignature_vkey(tmp_path: Path
         "--print-vkey",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == witness_vkey(NAME, key) + "\n"
-    assert parse_verifier(result.stdout.strip()).algorithm == 0x04
+    assert result.stdout == witness_vkey_by_hand(NAME, key) + "\n"
+    assert result.stdout.split("+")[2].startswith("B")  # base64 of 0x04 || key
 
 
 @pytest.fixture
@@ -462,7 +510,7 @@ def served(tmp_path: Path, witness_key: SigningKey) -> Iterator[tuple[str, Path]
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    vkeys = json.dumps([witness_vkey(NAME, witness_key)])
+    vkeys = json.dumps([witness_vkey_by_hand(NAME, witness_key)])
     process = subprocess.Popen(
         [LEDGERCTL, "serve", "--data-dir", str(data), "--port", str(port)],
         env={**clean, "LEDGER_WITNESS_VKEYS": vkeys},
@@ -496,7 +544,9 @@ def test_ledgerctl_witness_once_cosigns_a_running_logs_checkpoints_and_refuses_a
     url, data = served
     key_file, state = tmp_path / "witness.key", tmp_path / "witness-state.json"
     witness_key.save(key_file)
-    log_vkey = httpx.get(url + "/v1/log/key").json()["vkey"]
+    log_key = SigningKey.load(data / "log.key").private.public_key().public_bytes_raw()
+    log_vkey = vkey_by_hand("e2e.example/ledger", 0x01, log_key)
+    assert httpx.get(url + "/v1/log/key").json()["vkey"] == log_vkey
     args = ("witness", "--url", url, "--log-vkey", log_vkey, "--key", str(key_file))
     once = (*args, "--name", NAME, "--state", str(state), "--once")
 
@@ -504,8 +554,8 @@ def test_ledgerctl_witness_once_cosigns_a_running_logs_checkpoints_and_refuses_a
     assert first.returncode == 0, first.stderr
     assert first.stdout == "cosigned e2e.example/ledger size 1\n"
     cosigned = httpx.get(url + "/v1/log/checkpoint/cosigned").text
-    note, line = cosignature(cosigned)
-    verify_cosignature(note.text, line, parse_verifier(witness_vkey(NAME, witness_key)))
+    assert open_checkpoint_by_hand(cosigned, log_vkey)[:2] == ("e2e.example/ledger", 1)
+    cosignature_time_by_hand(cosigned, witness_vkey_by_hand(NAME, witness_key))
 
     # one more entry, integrated by the server: the witness cosigns size 2
     root = SigningKey.load(data / "root-registrar.key")
@@ -535,7 +585,7 @@ def test_ledgerctl_witness_once_cosigns_a_running_logs_checkpoints_and_refuses_a
 
     # a witness that remembers another root for size 2 refuses, exit 1
     remembered = json.loads(state.read_text())
-    state.write_text(json.dumps({**remembered, "root": b64encode(b"\x07" * 32)}))
+    state.write_text(json.dumps({**remembered, "root": base64.b64encode(b"\x07" * 32).decode()}))
     forked = ledgerctl(*once)
     assert forked.returncode == 1, forked.stdout
     assert "refusing to cosign" in forked.stderr

@@ -10,7 +10,11 @@ name, position, unit and agency and a summary of their indicators. It is rendere
 after ``verify_bundle`` has run on the same bundle, and says so plainly when that failed.
 
 A version-1 bundle is rendered by the template and labels it was issued with
-(``bundle_v1.html``), unchanged.
+(``bundle_v1.html``), unchanged; a first-release one, without ``people``, shows ids as that
+release did. The claims shown are the verifier's for the bundle's version and kind, never
+the bundle's own text, and every value of a bundle reaches the page through ``printable``:
+a control or bidirectional character in a name shows as ``\u202e`` rather than reordering
+the line it is in.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 from jinja2.exceptions import TemplateError
+from markupsafe import Markup
 
 from evidence.i18n import GROUPS, Language, Translator, day, translate_warning, when
-from evidence.verify import Report
+from evidence.verify import Report, claims_for, printable, scope_kind
 from ledger.canonical import jcs
 from ledger.errors import ProblemError
 
@@ -107,12 +112,28 @@ _CODED_FIELDS = {
     "reason": "return_reason",
 }
 
+
+def visible(value: Any) -> Any:
+    """Every value a template prints, before it is escaped: text with its control and format
+    characters shown as escapes (line breaks and tabs kept), so autoescaping cannot be
+    outwitted by a U+202E that reverses the rest of a name, or an invisible character."""
+    if isinstance(value, (Markup, Undefined)) or value is None:
+        return value
+    if isinstance(value, (bool, int, float)):
+        return value
+    return printable(str(value), keep="\n\t")
+
+
 _ENV = Environment(
     loader=PackageLoader("evidence", "templates"),
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=visible,
 )
+
+# What a page meets in a bundle that failed verification, and may hold any shape.
+_SHAPE_ERRORS = (TemplateError, TypeError, LookupError, AttributeError, ValueError, OverflowError)
 
 
 def bundle_sha256(bundle: Any) -> str | None:
@@ -155,7 +176,7 @@ def render_html(
     ``file_sha256`` is the hash of the file as read, shown beside the JCS hash.
     """
     t = Translator(lang, strict=strict)
-    if isinstance(bundle, dict) and bundle.get("bundle_version") == 1:
+    if isinstance(bundle, dict) and _is_one(bundle.get("bundle_version")):
         return _render_v1(bundle, report, lang)
     rendering = bundle.get("rendering") if isinstance(bundle, dict) else None
     context: dict[str, Any] = {
@@ -170,7 +191,7 @@ def render_html(
         "field_label": lambda name: t(f"field.{name}"),
         "warnings": [translate_warning(w, t) for w in report.warnings],
         "rendering": rendering if isinstance(rendering, dict) else {},
-        "claims": ((bundle.get("claims") or {}) if isinstance(bundle, dict) else {}).get(lang, []),
+        "claims": verified_claims(bundle, lang),
         "sha256": bundle_sha256(bundle),
         "file_sha256": file_sha256,
         "cp": checkpoint_body(bundle),
@@ -180,11 +201,26 @@ def render_html(
     template = _ENV.get_template("bundle_v2.html")
     try:
         return template.render(**context)
-    except (TemplateError, TypeError, KeyError, AttributeError, ValueError):
+    except _SHAPE_ERRORS:
         if report.ok or strict:
             raise  # a verified bundle's rendering is derived by this very code: a bug
         # A bundle that failed verification may hold any shape: show the verdict alone.
         return template.render(**{**context, "rendering": {}, "show_content": False})
+
+
+def _is_one(value: Any) -> bool:
+    return type(value) is int and value == 1
+
+
+def verified_claims(bundle: Any, lang: Language) -> list[str]:
+    """What the bundle proves, in the verifier's words for its version and signed kind
+    (a bundle's own ``claims`` are compared with these and never shown)."""
+    if not isinstance(bundle, dict):
+        return []
+    version, kind = bundle.get("bundle_version"), scope_kind(bundle.get("scope"))
+    if type(version) is not int or version not in (1, 2) or kind is None:
+        return []
+    return claims_for(version, kind)[lang]
 
 
 def _render_v1(bundle: dict[str, Any], report: Report, lang: Language) -> str:
@@ -192,16 +228,40 @@ def _render_v1(bundle: dict[str, Any], report: Report, lang: Language) -> str:
         return V1_LABELS.get(key, {}).get(lang, key)
 
     template = _ENV.get_template("bundle_v1.html")
-    return template.render(
-        bundle=bundle,
-        report=report,
-        lang=lang,
-        t=t,
-        claims=(bundle.get("claims") or {}).get(lang, []),
-        matters=(bundle.get("rendering") or {}).get("matters", {}),
-        calendar=(bundle.get("rendering") or {}).get("calendar", {}),
-        people=(bundle.get("rendering") or {}).get("people", {}),
-    )
+    rendering = bundle.get("rendering")
+    rendering = rendering if isinstance(rendering, dict) else {}
+    try:
+        return template.render(
+            bundle=bundle,
+            report=report,
+            lang=lang,
+            t=t,
+            claims=verified_claims(bundle, lang),
+            matters=rendering.get("matters", {}),
+            calendar=rendering.get("calendar", {}),
+            # The first release's bundles name nobody: their page shows ids, as it did.
+            people=rendering.get("people", {}),
+        )
+    except _SHAPE_ERRORS:
+        if report.ok:
+            raise  # a verified bundle's rendering is derived by this very code: a bug
+        # A bundle that failed verification may hold any shape: the verdict alone.
+        bare: dict[str, Any] = {
+            "bundle_version": 1,
+            "kind": bundle.get("kind"),
+            "scope": {},
+            "log": {},
+        }
+        return template.render(
+            bundle={**bare, "rendering": {}, "tree_size": "", "checkpoint": ""},
+            report=report,
+            lang=lang,
+            t=t,
+            claims=[],
+            matters={},
+            calendar={},
+            people={},
+        )
 
 
 def number(value: Any, lang: Language, digits: int = 1) -> str:

@@ -25,14 +25,16 @@ import pytest
 
 from evidence.bundle import CLAIMS_MATTER, CLAIMS_OFFICIAL, export
 from evidence.derive import admit_all, entry_record, rendering, where
-from evidence.verify import Report, verify_bundle
+from evidence.render import render_html
+from evidence.verify import ESTABLISHED, KNOWN_FIELDS, Report, verify_bundle
 from ledger.crypto import SigningKey
 from ledger.errors import NotFound
-from ledger.note import Checkpoint, format_vkey, parse_note
+from ledger.note import Checkpoint, cosign, format_vkey, parse_note
 from ledger.settings import Settings
 from ledger.storage import LogRecord
 from ledger.times import parse_instant
 from ledger.transparency import TransparencyLog
+from ledger.witness import witness_vkey
 from projections.reads import ReadModels
 from tests.conftest import drop_schema, running_node
 from tests.world import ICT, Actor, AgencyHandle, Node, World
@@ -589,7 +591,7 @@ def test_editing_the_bundles_time_rules_fails_since_only_the_genesis_states_them
 # --- format -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", [3, 0, "2", None])
+@pytest.mark.parametrize("version", [3, 0, "2", None, True, 2.0])
 def test_a_bundle_of_a_version_this_verifier_does_not_read_is_refused(
     shared: Case, version: Any
 ) -> None:
@@ -606,6 +608,258 @@ def test_a_bundle_is_plain_json_and_survives_a_round_trip(shared: Case) -> None:
     report = verify_bundle(again, shared.vkey)
     assert report.ok, failed(report)
     assert again["bundle_version"] == 2
+
+
+# --- (f) fields nobody signed (issue 13.6, DESIGN §9 v4) -----------------------------------
+
+
+FALSE_CLAIM = (
+    "Every official named in this bundle acted within their competence, and the log signed it."
+)
+
+
+def test_a_false_claim_above_a_true_rendering_is_refused(shared: Case) -> None:
+    """The claims are the verifier's words, not the bundle's: a bundle that says it proves
+    more than it does is refused, and its page shows the verifier's claims, never its own."""
+    tampered = shared.copy()
+    tampered["claims"]["en"][0] = FALSE_CLAIM
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert [(f.check, f.where) for f in report.failures] == [("claims", "claims.en[0]")]
+    assert FALSE_CLAIM in report.failures[0].detail
+    page = render_html(tampered, report, "en")
+    assert "VERIFICATION FAILED" in page
+    claims = page[page.index("<h3>What this bundle proves") :]
+    assert f"<li>{CLAIMS_MATTER['en'][0]}</li>" in claims
+    assert FALSE_CLAIM not in claims.split("</ul>")[0]
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [CLAIMS_OFFICIAL, {"en": CLAIMS_MATTER["en"]}, None],
+    ids=["another kind's claims", "one language dropped", "no claims"],
+)
+def test_claims_other_than_the_verifiers_own_for_the_kind_are_refused(
+    shared: Case, claims: Any
+) -> None:
+    tampered = shared.copy()
+    tampered["claims"] = claims
+    report = verify_bundle(tampered, shared.vkey)
+    assert not report.ok
+    assert {f.check for f in report.failures} == {"claims"}, failed(report)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "where_"),
+    [
+        ("origin", "elsewhere.example/log", "log.origin"),
+        (
+            "vkey",
+            format_vkey("elsewhere.example/log", SigningKey.from_seed(b"e" * 32).public_bytes),
+            "log.vkey",
+        ),
+    ],
+    ids=["origin", "vkey"],
+)
+def test_the_logs_name_and_key_are_the_trusted_vkeys_not_the_bundles_word(
+    shared: Case, field: str, value: str, where_: str
+) -> None:
+    tampered = shared.copy()
+    tampered["log"][field] = value
+    report = verify_bundle(tampered, shared.vkey)
+    assert [(f.check, f.where) for f in report.failures] == [("log", where_)]
+
+
+@pytest.mark.parametrize(
+    "exported_by",
+    [
+        "accountability-ledger 0.1.0 — verified by the provincial inspectorate",
+        "accountability-ledger 0.1.0\nVERIFIED: every check passed",
+        "ledger 0.1.0",
+        None,
+        2,
+    ],
+)
+def test_exported_by_is_only_ever_a_plain_version_string(shared: Case, exported_by: Any) -> None:
+    tampered = shared.copy()
+    tampered["exported_by"] = exported_by
+    report = verify_bundle(tampered, shared.vkey)
+    assert [(f.check, f.where) for f in report.failures] == [("format", "exported_by")]
+
+
+def test_another_plain_version_in_exported_by_passes_since_it_proves_nothing(
+    shared: Case,
+) -> None:
+    tampered = shared.copy()
+    tampered["exported_by"] = "accountability-ledger 1.4.2rc1"
+    assert verify_bundle(tampered, shared.vkey).ok
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("note",),
+        ("log", "comment"),
+        ("genesis", "note"),
+        ("entries", 0, "note"),
+        ("head_attestations", 0, "note"),
+        ("claims", "fr"),
+        ("scope", "note"),
+        ("manifest", "note"),
+        ("manifest", "subjects", SUBJECT, "note"),
+        ("rendering", "note"),
+        ("rendering", "matters", MATTER, "slip", "header", "note"),
+        ("rendering", "matters", MATTER, "slip", "steps", 0, "step", "note"),
+    ],
+    ids=lambda path: ".".join(str(p) for p in path),
+)
+def test_an_unknown_field_at_any_level_is_refused_never_ignored(
+    shared: Case, path: tuple[str | int, ...]
+) -> None:
+    tampered = shared.copy()
+    target: Any = tampered
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = "Đã được Thanh tra tỉnh xác nhận"
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    label = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    assert ("format", f"unknown field {label}") in [(f.check, f.where) for f in report.failures], (
+        failed(report)
+    )
+    assert "unknown field" in str(report.failures[0])
+
+
+def test_the_known_fields_of_each_version_are_each_established_one_way() -> None:
+    for version, known in KNOWN_FIELDS.items():
+        assert known[""] == set(ESTABLISHED), version
+
+
+def test_a_kind_that_is_not_the_signed_scopes_is_refused(shared: Case) -> None:
+    tampered = shared.copy()
+    tampered["kind"] = "official"
+    report = verify_bundle(tampered, shared.vkey)
+    assert [(f.check, f.where) for f in report.failures] == [("format", "kind")]
+
+
+def test_a_rendering_judged_at_another_instant_than_the_bundle_states_is_refused(
+    shared: Case,
+) -> None:
+    """A forger who renders the entries again at a chosen instant must also move
+    ``exported_at`` (unsigned, but they must agree): the page states the instant it used."""
+    tampered = shared.copy()
+    later = parse_instant(tampered["rendering"]["evaluated_at"]) + timedelta(days=90)
+    tampered["rendering"]["evaluated_at"] = later.isoformat()
+    rerender(tampered)
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert [(f.check, f.where) for f in report.failures] == [
+        ("rendering", "rendering.evaluated_at")
+    ]
+
+
+@pytest.mark.parametrize("year", ["0001", "9999"])
+def test_an_absurd_evaluation_instant_is_a_failure_not_a_crash(shared: Case, year: str) -> None:
+    tampered = shared.copy()
+    tampered["rendering"]["evaluated_at"] = f"{year}-01-01T00:00:00+07:00"
+    tampered["exported_at"] = f"{year}-01-01T00:00:00+07:00"
+    report = verify_bundle(tampered, shared.vkey)
+    wheres = [(f.check, f.where) for f in report.failures]
+    assert ("rendering", "rendering.evaluated_at") in wheres
+    assert ("format", "exported_at") in wheres
+
+
+def test_a_true_where_the_entries_give_a_number_is_a_difference(shared: Case) -> None:
+    tampered = shared.copy()
+    header = tampered["rendering"]["matters"][MATTER]["slip"]["header"]
+    assert header["overdue_working_days"] == 0
+    header["overdue_working_days"] = False
+    report = verify_bundle(tampered, shared.vkey)
+    assert [f.where for f in report.failures] == [
+        f"rendering.matters.{MATTER}.slip.header.overdue_working_days"
+    ]
+
+
+def test_a_head_attestation_naming_another_origin_is_refused(shared: Case) -> None:
+    tampered = shared.copy()
+    tampered["head_attestations"][0]["origin"] = "elsewhere.example/log"
+    report = verify_bundle(tampered, shared.vkey)
+    assert has(report, "attestation", tampered["head_attestations"][0]["subject"]) or any(
+        f.check == "attestation" and f.where.startswith("head_attestations[0]")
+        for f in report.failures
+    ), failed(report)
+
+
+# --- (g) witnesses' lines on the checkpoint --------------------------------------------------
+
+WITNESS = "witness.example/w1"
+
+
+def cosigned(bundle: dict[str, Any], key: SigningKey, name: str = WITNESS) -> str:
+    """The bundle's checkpoint note with one more cosignature/v1 line, by ``key``."""
+    note = parse_note(bundle["checkpoint"])
+    line = cosign(note.text, name, key, 1_780_000_000).line
+    text: str = bundle["checkpoint"] + line
+    return text
+
+
+def test_a_witness_given_with_its_vkey_is_checked_and_counted(shared: Case) -> None:
+    key = SigningKey.from_seed(b"w" * 32)
+    tampered = shared.copy()
+    tampered["checkpoint"] = cosigned(tampered, key)
+
+    report = verify_bundle(tampered, shared.vkey, [witness_vkey(WITNESS, key)])
+
+    assert report.ok, failed(report)
+    assert report.checked["witness cosignatures"] == 1
+
+
+def test_a_signature_line_from_a_key_nobody_named_is_refused(shared: Case) -> None:
+    """A forged "witness" line looks like independent confirmation: unless the council
+    names the witness, the line is refused rather than shown."""
+    tampered = shared.copy()
+    tampered["checkpoint"] = cosigned(tampered, SigningKey.from_seed(b"f" * 32))
+
+    report = verify_bundle(tampered, shared.vkey)
+
+    assert [(f.check, f.where) for f in report.failures] == [("checkpoint", "checkpoint")]
+    assert "neither the log's key nor a witness given with --witness" in (report.failures[0].detail)
+
+
+def test_a_witness_line_that_does_not_verify_and_a_missing_one_are_named(shared: Case) -> None:
+    real = SigningKey.from_seed(b"w" * 32)
+    other = SigningKey.from_seed(b"x" * 32)
+    tampered = shared.copy()
+    note = tampered["checkpoint"]
+    forged_line = cosigned(tampered, other)[len(note) :]
+    # The witness's own key hash, over a signature made by another key.
+    good_line = cosigned(tampered, real)[len(note) :]
+    raw = base64.b64decode(forged_line.split(" ")[-1])
+    own = base64.b64decode(good_line.split(" ")[-1])
+    forged = f"— {WITNESS} " + base64.b64encode(own[:4] + raw[4:]).decode() + "\n"
+    tampered["checkpoint"] = note + forged
+    second = witness_vkey("witness.example/w2", other)
+
+    report = verify_bundle(tampered, shared.vkey, [witness_vkey(WITNESS, real), second])
+
+    assert [(f.check, f.where) for f in report.failures] == [
+        ("witness", WITNESS),
+        ("witness", "witness.example/w2"),
+    ]
+    assert "does not verify" in report.failures[0].detail
+    assert "no cosignature" in report.failures[1].detail
+
+
+def test_the_logs_own_line_twice_is_refused(shared: Case) -> None:
+    tampered = shared.copy()
+    note = parse_note(tampered["checkpoint"])
+    tampered["checkpoint"] += note.signatures[0].line
+    report = verify_bundle(tampered, shared.vkey)
+    assert [(f.check, f.where) for f in report.failures] == [("checkpoint", "checkpoint")]
+    assert "repeats a key" in report.failures[0].detail
 
 
 # --- as of ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
@@ -20,6 +20,9 @@ from ledger.canonical import jcs, parse_json
 from ledger.crypto import SigningKey, load_public_key_file
 from ledger.errors import ConfigurationError, ProblemError
 from ledger.settings import Settings
+
+if TYPE_CHECKING:
+    from evidence.verify import Report
 
 app = typer.Typer(
     name="ledgerctl",
@@ -563,38 +566,113 @@ def bundle_export(
     )
 
 
-def _load_bundle(path: Path) -> Any:
-    try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError) as e:
-        raise _fail(f"{path}: not a readable JSON bundle ({e})") from None
-
-
 VKey = Annotated[
     str | None,
     typer.Option("--vkey", help="The log's verifier key, from a source you trust."),
 ]
+TrustEmbeddedKey = Annotated[
+    bool,
+    typer.Option(
+        "--trust-embedded-key",
+        help="Without --vkey: trust the log key written inside the bundle (anyone can write "
+        "a bundle with a key of their own; the result says so loudly).",
+    ),
+]
+Witness = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--witness",
+        help="A witness's cosignature/v1 vkey whose line the checkpoint must carry "
+        "(repeatable); a line from any other key is refused.",
+        show_default=False,
+    ),
+]
+
+
+def _say(text: str) -> None:
+    """A line of a bundle's report on stdout: whatever the bundle holds is shown, escaped,
+    and never drives the terminal (a fake 'VERIFIED' line, a verdict drawn black on black)."""
+    from evidence.verify import printable
+
+    print(printable(text))
+
+
+def _warn(label: str, text: str) -> None:
+    """A line on stderr, ``label`` (markup) before ``text`` shown as ``_say`` shows it."""
+    from rich.markup import escape
+
+    from evidence.verify import printable
+
+    err.print(f"{label}{escape(printable(text))}", highlight=False)
+
+
+def _bundle_error(message: str) -> typer.Exit:
+    """Exit 2 with ``message``: the command was not given what it needs (no bundle read)."""
+    _warn("[bold red]error:[/] ", message)
+    return typer.Exit(2)
+
+
+def _trusted_key(vkey: str | None, trust_embedded_key: bool, witnesses: list[str]) -> None:
+    """Exit 2 unless the council says which log key it trusts (DESIGN §9 v4)."""
+    from ledger.note import COSIGNATURE_V1_ALGORITHM, parse_verifier
+
+    if vkey is None and not trust_embedded_key:
+        raise _bundle_error(
+            "no --vkey given: give --vkey VKEY, the log's verifier key from a source you trust "
+            "(the operator's published record, GET /v1/log/key), or --trust-embedded-key to "
+            "trust the key written inside the bundle itself, which anyone can write"
+        )
+    if vkey is not None and trust_embedded_key:
+        raise _bundle_error("give --vkey or --trust-embedded-key, not both")
+    for witness in witnesses:
+        try:
+            if parse_verifier(witness).algorithm != COSIGNATURE_V1_ALGORITHM:
+                raise ValueError("not a cosignature/v1 key (type 0x04)")
+        except ValueError as e:
+            raise _bundle_error(f"--witness {witness}: {e}") from None
+
+
+def _verified_bundle(
+    path: Path, vkey: str | None, witnesses: list[str]
+) -> tuple[Any, Report, bytes]:
+    """The bundle as read (``None`` if it is no JSON bundle), its report, and its bytes."""
+    from evidence.verify import verify_bundle_file
+
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise _bundle_error(f"{path}: cannot read it ({e.strerror})") from None
+    bundle, report = verify_bundle_file(data, vkey, witnesses)
+    return bundle, report, data
+
+
+def _print_report(report: Report) -> None:
+    for warning in report.warnings:
+        _warn("[bold yellow]WARNING:[/] ", warning)
+    for what, count in report.checked.items():
+        _say(f"checked {what}: {count}")
+    for failure in report.failures:
+        _say(f"FAIL {failure}")
+    if report.ok:
+        _say("VERIFIED: every check passed")
+    else:
+        _say(f"NOT VERIFIED: {len(report.failures)} failure(s)")
 
 
 @bundle_app.command("verify")
 def bundle_verify(
-    path: Annotated[Path, typer.Argument(help="The bundle (JSON).")], vkey: VKey = None
+    path: Annotated[Path, typer.Argument(help="The bundle (JSON).")],
+    vkey: VKey = None,
+    trust_embedded_key: TrustEmbeddedKey = False,
+    witness: Witness = None,
 ) -> None:
     """Re-check a bundle offline; exit 1 on any failure, naming each entry and why."""
-    from evidence.verify import verify_bundle
-
-    report = verify_bundle(_load_bundle(path), vkey)
-    for warning in report.warnings:
-        err.print(f"[bold yellow]WARNING:[/] {warning}", highlight=False)
-    for what, count in report.checked.items():
-        print(f"checked {what}: {count}")
-    for failure in report.failures:
-        print(f"FAIL {failure}")
-    if report.ok:
-        print("VERIFIED: every check passed")
-        return
-    print(f"NOT VERIFIED: {len(report.failures)} failure(s)")
-    raise typer.Exit(1)
+    witnesses = witness or []
+    _trusted_key(vkey, trust_embedded_key, witnesses)
+    _, report, _ = _verified_bundle(path, vkey, witnesses)
+    _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @bundle_app.command("render")
@@ -603,24 +681,25 @@ def bundle_render(
     output: Annotated[Path, typer.Option("-o", "--output", help="The HTML page to write.")],
     lang: Annotated[str, typer.Option(help="vi (default) or en.")] = "vi",
     vkey: VKey = None,
+    trust_embedded_key: TrustEmbeddedKey = False,
+    witness: Witness = None,
 ) -> None:
     """Verify a bundle, then render it as a page for people (Vietnamese by default)."""
     import hashlib
 
     from evidence.render import render_html
-    from evidence.verify import verify_bundle
 
     if lang not in ("vi", "en"):
-        raise _fail(f"--lang {lang}: use vi or en")
-    report = verify_bundle(_load_bundle(path), vkey)
-    bundle = _load_bundle(path)
+        raise _bundle_error(f"--lang {lang}: use vi or en")
+    witnesses = witness or []
+    _trusted_key(vkey, trust_embedded_key, witnesses)
+    bundle, report, data = _verified_bundle(path, vkey, witnesses)
     # The page's footer names the file's own hash beside the JCS one (``sha256sum`` agrees).
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
     page = render_html(bundle, report, lang, file_sha256=digest)  # type: ignore[arg-type]
     output.write_text(page, "utf-8")
-    for warning in report.warnings:
-        err.print(f"[bold yellow]WARNING:[/] {warning}", highlight=False)
-    err.print(f"wrote {output} ({'verified' if report.ok else 'NOT VERIFIED'})", highlight=False)
+    _print_report(report)
+    _warn("", f"wrote {output} ({'verified' if report.ok else 'NOT VERIFIED'})")
     if not report.ok:
         raise typer.Exit(1)
 

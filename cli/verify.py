@@ -1,4 +1,9 @@
-"""``ledgerctl verify``: the whole-ledger audit, from a database or over HTTP."""
+"""``ledgerctl verify``: the whole-ledger audit, from a database or over HTTP.
+
+What it prints can carry text from the log or a server (a subject, an error's detail): all
+of it goes through ``evidence.verify.printable``, the one function by which the command
+line shows text it did not write, so no stored byte can drive the terminal.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ from collections.abc import Iterator
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from evidence.verify import printable
 from ledger.application import Ledger
 from ledger.audit import AuditReport, audit
 from ledger.canonical import envelope_bytes, split_entry
@@ -35,12 +42,17 @@ def run_verify(
     try:
         report = _remote(url, vkey, token, console) if url else _local(settings, vkey, console)
     except (ConfigurationError, ValueError, httpx.HTTPError) as e:
-        console.print(f"[bold red]error:[/] {e}", highlight=False)
+        console.print(f"[bold red]error:[/] {shown(str(e))}", highlight=False)
         return 2
     for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
-    sys.stdout.write(report.summary() + "\n")
+        console.print(f"[yellow]note:[/] {shown(note)}", highlight=False)
+    sys.stdout.write(printable(report.summary()) + "\n")
     return 0 if report.ok else 1
+
+
+def shown(text: str) -> str:
+    """Text for the console: control characters escaped, and no Rich markup in it."""
+    return escape(printable(text))
 
 
 def _progress(console: Console, total: int) -> Progress:
@@ -126,8 +138,8 @@ def _remote(url: str | None, vkey: str | None, token: str | None, console: Conso
         served_vkey = key.json()["vkey"]
         if vkey is not None and served_vkey != vkey:
             console.print(
-                f"[yellow]note:[/] the server names log key {served_vkey}; verifying against "
-                "the one given",
+                f"[yellow]note:[/] the server names log key {shown(str(served_vkey))}; "
+                "verifying against the one given",
                 highlight=False,
             )
         note_response = http.get("/v1/log/checkpoint")

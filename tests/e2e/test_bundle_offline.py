@@ -264,15 +264,40 @@ def test_both_exports_hold_the_whole_matter(exported: Exported) -> None:
     ]
 
 
-def test_without_vkey_a_bundle_verifies_but_warns_loudly_on_stderr(
+def test_without_vkey_verify_refuses_to_start_and_names_the_flag_that_trusts_the_bundle(
     exported: Exported, offline: Path
 ) -> None:
     bundle = copy_in(exported.cli_bundle, offline)
-    result = run("bundle", "verify", bundle.name, cwd=offline)
+    for command in (["verify"], ["render", "-o", "report.html"]):
+        result = run("bundle", *command, bundle.name, cwd=offline, check=False)
+        assert result.returncode == 2
+        assert result.stdout == b""  # no verdict of any kind
+        stderr = " ".join(result.stderr.decode().split())  # the console may wrap long lines
+        assert stderr.startswith("error: no --vkey given")
+        assert "--trust-embedded-key" in stderr
+    assert sorted(p.name for p in offline.iterdir()) == ["bundle.json"]  # no page written
+
+
+def test_trusting_the_embedded_key_verifies_but_warns_loudly_on_stderr(
+    exported: Exported, offline: Path
+) -> None:
+    bundle = copy_in(exported.cli_bundle, offline)
+    result = run("bundle", "verify", bundle.name, "--trust-embedded-key", cwd=offline)
     assert result.stdout.decode().splitlines()[-1] == "VERIFIED: every check passed"
     stderr = " ".join(result.stderr.decode().split())  # the console may wrap long lines
     assert stderr.startswith("WARNING: NO --vkey GIVEN")
     assert "verify again with --vkey" in stderr
+    both = run(
+        "bundle",
+        "verify",
+        bundle.name,
+        "--trust-embedded-key",
+        "--vkey",
+        exported.vkey,
+        cwd=offline,
+        check=False,
+    )
+    assert both.returncode == 2
 
 
 def test_a_tampered_bundle_fails_and_names_the_entry(exported: Exported, offline: Path) -> None:

@@ -1,7 +1,15 @@
-"""End-to-end helpers: ``ledgerctl`` run as a person runs it, and a served ledger."""
+"""End-to-end helpers: ``ledgerctl`` run as a person runs it, and a served ledger.
+
+What a served ledger answers is checked from the outside, as an auditor would, without the
+code under test: entries with ``rfc8785`` and ``cryptography``, notes with the spec's rules
+written by hand (tests/unit/test_spec_bytes.py), proofs with RFC 9162's verification
+algorithms (tests/unit/test_merkle_properties.py).
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import signal
 import socket
@@ -15,11 +23,12 @@ from typing import Any
 
 import httpx
 import pytest
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.canonical import jcs
-from ledger.crypto import b64decode_canonical, statement_message, verify_ed25519
-from ledger.merkle import hash_leaf, verify_consistency, verify_inclusion
-from ledger.note import Checkpoint, Verifier, open_checkpoint, parse_verifier
+from ledger.note import Checkpoint, Verifier
+from tests.unit.test_merkle_properties import rfc9162_verify_consistency, rfc9162_verify_inclusion
+from tests.unit.test_spec_bytes import open_checkpoint_by_hand, vkey_by_hand, vkey_parts
 
 LEDGERCTL = str(Path(sys.executable).parent / "ledgerctl")
 
@@ -241,29 +250,40 @@ def read_log(url: str, inspector: str) -> list[dict[str, Any]]:
 
 
 def check_log_item(item: dict[str, Any], root_public_key: bytes) -> dict[str, Any]:
-    """A whole entry: exactly its three members, the leaf hash of its bytes, a statement the
-    root key signed (every entry these tests write is root-signed); its statement."""
+    """A whole entry: exactly its three members, the leaf hash of its bytes (SHA-256 of 0x00
+    and its JCS), a statement the root key signed over the DESIGN §4 message (every entry
+    these tests write is root-signed); its statement."""
     entry = item["entry"]
     assert set(entry) == {"recorded_at", "signature", "statement"}, item
-    assert hash_leaf(jcs(entry)).hex() == item["leaf_hash"], f"leaf hash of {item['index']}"
+    leaf_hash = hashlib.sha256(b"\x00" + rfc8785.dumps(entry)).hexdigest()
+    assert leaf_hash == item["leaf_hash"], f"leaf hash of {item['index']}"
     statement: dict[str, Any] = entry["statement"]
-    verify_ed25519(
-        root_public_key,
-        statement_message(jcs(statement)),
-        b64decode_canonical(entry["signature"], size=64),
-    )
+    signature = base64.b64decode(entry["signature"], validate=True)
+    assert base64.b64encode(signature).decode() == entry["signature"], "canonical base64"
+    message = b"accountability-ledger/v1 statement\n" + rfc8785.dumps(statement)
+    Ed25519PublicKey.from_public_bytes(root_public_key).verify(signature, message)
     return statement
 
 
 def log_verifier(url: str) -> Verifier:
-    return parse_verifier(httpx.get(url + "/v1/log/key", timeout=10).json()["vkey"])
+    """The served log vkey's parts, its key hash checked by hand."""
+    vkey = httpx.get(url + "/v1/log/key", timeout=10).json()["vkey"]
+    name, key_type, public_key = vkey_parts(vkey)
+    assert key_type == 0x01, vkey
+    return Verifier(name, key_type, public_key)
+
+
+def open_served(note: str, verifier: Verifier) -> Checkpoint:
+    """A checkpoint note, its log signature checked by hand."""
+    vkey = vkey_by_hand(verifier.name, verifier.algorithm, verifier.public_key)
+    return Checkpoint(*open_checkpoint_by_hand(note, vkey))
 
 
 def latest_checkpoint(url: str, verifier: Verifier) -> tuple[Checkpoint, str]:
-    """The served checkpoint, its log signature checked; and its note text."""
+    """The served checkpoint, its log signature checked by hand; and its note text."""
     response = httpx.get(url + "/v1/log/checkpoint", timeout=10)
     assert response.status_code == 200, response.text
-    return open_checkpoint(response.text, verifier)[0], response.text
+    return open_served(response.text, verifier), response.text
 
 
 def wait_for_checkpoint(url: str, verifier: Verifier, size: int, timeout: float = 30) -> Checkpoint:
@@ -271,11 +291,13 @@ def wait_for_checkpoint(url: str, verifier: Verifier, size: int, timeout: float 
     deadline = time.monotonic() + timeout
     while True:
         try:
-            checkpoint, _ = latest_checkpoint(url, verifier)
+            response = httpx.get(url + "/v1/log/checkpoint", timeout=10)
+        except httpx.HTTPError:
+            response = None  # not serving yet
+        if response is not None and response.status_code == 200:
+            checkpoint = open_served(response.text, verifier)  # a bad signature fails here
             if checkpoint.size >= size:
                 return checkpoint
-        except (httpx.HTTPError, AssertionError):
-            pass  # no checkpoint yet
         if time.monotonic() > deadline:
             raise AssertionError(f"{url} served no checkpoint of size {size} within {timeout} s")
         time.sleep(0.1)
@@ -290,7 +312,9 @@ def assert_consistent(url: str, older: Checkpoint, newer: Checkpoint) -> None:
     )
     assert response.status_code == 200, response.text
     hashes = [bytes.fromhex(h) for h in response.json()["hashes"]]
-    verify_consistency(older.size, newer.size, hashes, older.root, newer.root)
+    assert rfc9162_verify_consistency(older.size, newer.size, older.root, newer.root, hashes), (
+        f"no consistency from {older.size} to {newer.size}"
+    )
 
 
 def assert_included(url: str, index: int, leaf_hash_hex: str, checkpoint: Checkpoint) -> None:
@@ -304,4 +328,7 @@ def assert_included(url: str, index: int, leaf_hash_hex: str, checkpoint: Checkp
     proof = response.json()
     assert proof["leaf_hash"] == leaf_hash_hex, f"entry {index}: {proof}"
     hashes = [bytes.fromhex(h) for h in proof["hashes"]]
-    verify_inclusion(bytes.fromhex(leaf_hash_hex), index, checkpoint.size, hashes, checkpoint.root)
+    leaf = bytes.fromhex(leaf_hash_hex)
+    assert rfc9162_verify_inclusion(index, checkpoint.size, leaf, hashes, checkpoint.root), (
+        f"entry {index} is not included in the tree of size {checkpoint.size}"
+    )

@@ -134,7 +134,7 @@ def test_the_fast_canonical_encoding_writes_exactly_what_rfc_8785_writes(value: 
     assert jcs(value) == rfc8785.dumps(value)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     body=st.dictionaries(st.text(min_size=1, max_size=8), _json_values, max_size=5),
     actor=st.from_regex(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$", fullmatch=True),

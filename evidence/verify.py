@@ -395,8 +395,11 @@ def verify_bundle_file(
 
 
 def _verify(bundle: Any, vkey: str | None, witnesses: Sequence[str], report: Report) -> Report:
-    version = bundle.get("bundle_version") if isinstance(bundle, dict) else None
-    if not isinstance(bundle, dict) or not _is_int(version) or version not in RENDERINGS:
+    if not isinstance(bundle, dict):
+        report.fail("format", "bundle", f"a JSON {_json_type(bundle)}, not a bundle (an object)")
+        return report
+    version = bundle.get("bundle_version")
+    if not _is_int(version) or version not in RENDERINGS:
         report.fail(
             "format",
             "bundle_version",
@@ -413,10 +416,10 @@ def _verify(bundle: Any, vkey: str | None, witnesses: Sequence[str], report: Rep
     scope = _scope(bundle, report)
     _stated(bundle, trusted, report)
     checkpoint = _checkpoint(bundle, trusted, _witnesses(witnesses, report), report)
-    entries, proofs, records = _entries(bundle, report)
+    entries, proofs, records, labels = _entries(bundle, report)
     _genesis(bundle, entries, trusted, report)
     if checkpoint is not None:
-        _inclusion(entries, proofs, records, checkpoint, report)
+        _inclusion(entries, proofs, labels, checkpoint, report)
     # Only entries that read as entries are admitted (the others failed above).
     derived = admit_all((i, entries[i]) for i in sorted(records))
     report.failures.extend(derived.failures)
@@ -427,6 +430,12 @@ def _verify(bundle: Any, vkey: str | None, witnesses: Sequence[str], report: Rep
     _claims(bundle, version, scope, report)
     _rendering(bundle, version, derived, scope, report)
     return report
+
+
+def _json_type(value: object) -> str:
+    kinds: dict[type, str] = {dict: "object", list: "array", str: "string", bool: "boolean"}
+    kinds.update({int: "number", float: "number"})
+    return "null" if value is None else kinds.get(type(value), type(value).__name__)
 
 
 def _is_int(value: object) -> TypeGuard[int]:
@@ -490,12 +499,15 @@ def _instant(value: Any, path: str, check: str, report: Report) -> datetime | No
     """An instant of DESIGN §3 within its years, else a failure (and ``None``)."""
     try:
         if not isinstance(value, str):
-            raise ValueError("must be an instant (a string)")
+            raise ValueError("is not an instant (a string)")
         moment = parse_instant(value)
-        year = moment.astimezone(UTC).year
+        try:
+            year = moment.astimezone(UTC).year
+        except OverflowError:
+            year = moment.year  # year 1 at +07:00 lies before any date Python can hold
         if not YEARS[0] <= year <= YEARS[1]:
             raise ValueError(f"lies in year {year}, outside {YEARS[0]}–{YEARS[1]}")
-    except (ValueError, OverflowError) as e:
+    except ValueError as e:
         report.fail(check, path, f"{shown(value, 60)} {e}")
         return None
     return moment
@@ -656,13 +668,16 @@ def _signature_lines(note: Note, log: Verifier, witnesses: list[Verifier], repor
 
 def _entries(
     bundle: dict[str, Any], report: Report
-) -> tuple[dict[int, bytes], dict[int, list[str]], dict[int, LogRecord]]:
-    """The entry bytes by index, their proofs, and the records of those that read as entries."""
+) -> tuple[dict[int, bytes], dict[int, list[str]], dict[int, LogRecord], dict[int, str]]:
+    """The entry bytes by index, their proofs, the records of those that are entries a log
+    could have written (only these are admitted), and a label for each that reads as one."""
     entries: dict[int, bytes] = {}
     proofs: dict[int, list[str]] = {}
     records: dict[int, LogRecord] = {}
+    labels: dict[int, str] = {}
     items = bundle.get("entries")
     if not isinstance(items, list):
+        report.fail("format", "entries", f"a JSON {_json_type(items)}, not a list of entries")
         items = []
     for n, item in enumerate(items):
         index = item.get("index") if isinstance(item, dict) else None
@@ -688,12 +703,18 @@ def _entries(
         if isinstance(proof, list) and all(isinstance(h, str) for h in proof):
             proofs[index] = proof
         try:
-            records[index] = entry_record(index, data)
+            record = entry_record(index, data)
         except (ValueError, TypeError, OverflowError, AttributeError, LookupError) as e:
             report.fail("entry", f"index {index}", f"not a valid entry: {_short(str(e))}")
+            continue
+        # An instant no log can have written (year 9999) is refused before any rule does
+        # arithmetic with it; a valid one is judged by the rules.
+        labels[index] = where(record)
+        if _instant(record.recorded_at, labels[index], "entry", report) is not None:
+            records[index] = record
     if not entries:
         report.fail("format", "entries", "the bundle holds no entries")
-    return entries, proofs, records
+    return entries, proofs, records, labels
 
 
 def _genesis(bundle: dict[str, Any], entries: dict[int, bytes], vkey: str, report: Report) -> None:
@@ -732,13 +753,13 @@ def _genesis(bundle: dict[str, Any], entries: dict[int, bytes], vkey: str, repor
 def _inclusion(
     entries: dict[int, bytes],
     proofs: dict[int, list[str]],
-    records: dict[int, LogRecord],
+    labels: dict[int, str],
     checkpoint: Checkpoint,
     report: Report,
 ) -> None:
     count = 0
     for index, entry in sorted(entries.items()):
-        label = where(records[index]) if index in records else f"index {index}"
+        label = labels.get(index, f"index {index}")
         hashes = proofs.get(index)
         if hashes is None:
             report.fail("inclusion", label, "no inclusion proof")

@@ -20,6 +20,7 @@ from ledger.crypto import SigningKey, b64encode, key_id
 from ledger.entries import decode_entry
 from ledger.errors import ConfigurationError
 from ledger.note import check_key_name, format_vkey, parse_verifier
+from ledger.rules import LATEST_RULES
 from ledger.settings import Settings
 from ledger.statements import LedgerGenesis
 from ledger.times import parse_instant
@@ -91,6 +92,7 @@ def _genesis_statement(
     root_valid_from: str | None,
     occurred_at: str | None,
     event_id: str | None = None,
+    rules: int | None = LATEST_RULES,
 ) -> dict[str, Any]:
     root: dict[str, Any] = {
         "id": root_id,
@@ -99,6 +101,14 @@ def _genesis_statement(
     }
     if root_valid_from:
         root["valid_from"] = root_valid_from
+    body: dict[str, Any] = {
+        "origin": origin,
+        "log_vkey": format_vkey(origin, log_key.public_bytes),
+        "roots": [root],
+    }
+    if rules is not None:
+        # A new ledger starts under the latest rules this release knows (DESIGN §4 v4).
+        body["rules"] = rules
     return make_statement(
         "ledger.genesis",
         "ledger",
@@ -106,11 +116,7 @@ def _genesis_statement(
         prev=None,
         actor=root_id,
         key_id=key_id(root_public_key),
-        body={
-            "origin": origin,
-            "log_vkey": format_vkey(origin, log_key.public_bytes),
-            "roots": [root],
-        },
+        body=body,
         occurred_at=occurred_at,
         event_id=event_id,
     )
@@ -142,11 +148,14 @@ def initialise(
     log_key: SigningKey | None = None,
     root_key: SigningKey | None = None,
     event_id: str | None = None,
+    rules: int | None = LATEST_RULES,
 ) -> Receipt:
     """Create the data dir, log key, root key and database, and store the genesis.
 
     Keys and the genesis's event id are generated unless given (the demo derives them
-    from its seed, so that a seed gives the same log byte for byte)."""
+    from its seed, so that a seed gives the same log byte for byte). ``rules`` is the rules
+    version the genesis names; ``None`` writes none (version 3: a ledger as releases before
+    DESIGN v4 made them — tests of upgrades use it)."""
     if root_valid_from:
         parse_instant(root_valid_from)
     log_key = _prepare(settings, origin, log_key)
@@ -161,6 +170,7 @@ def initialise(
         root_valid_from,
         occurred_at,
         event_id,
+        rules,
     )
     return store_genesis(settings, envelope(statement, root_key))
 

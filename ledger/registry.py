@@ -46,9 +46,13 @@ class KeyRecord:
     valid_until: datetime | None = None  # a registrar's dismissal (exclusive)
     removed: bool = False  # a root's removal has been recorded
     revocations: list[Revocation] = field(default_factory=list)
+    # v4: when a registrar's dismissal was recorded, and whether it says compromised.
+    dismissal_recorded_at: datetime | None = None
+    dismissal_compromised: bool = False
 
-    def check_valid(self, occurred_at: datetime, recorded_at: datetime) -> None:
-        """Raise ``KeyNotValid`` unless this key may sign a statement of these times."""
+    def check_valid(self, occurred_at: datetime, recorded_at: datetime, rules: int = 3) -> None:
+        """Raise ``KeyNotValid`` unless this key may sign a statement of these times, under
+        rules version ``rules``."""
         if occurred_at < self.valid_from:
             raise KeyNotValid(
                 f"key {self.key_id} is valid from {self.valid_from.isoformat()}; the statement "
@@ -63,6 +67,20 @@ class KeyRecord:
                 f"key {self.key_id} of registrar {self.holder} is valid until their dismissal "
                 f"at {self.valid_until.isoformat()}"
             )
+        dismissed = self.dismissal_recorded_at
+        if rules >= 4 and dismissed is not None:
+            # A dismissed registrar cannot keep writing by backdating (DESIGN §4 v4).
+            if self.dismissal_compromised and recorded_at > dismissed:
+                raise KeyNotValid(
+                    f"key {self.key_id} of registrar {self.holder} was dismissed as "
+                    "compromised; nothing it signs recorded after that is accepted"
+                )
+            if recorded_at > dismissed + RETIREMENT_GRACE:
+                raise KeyNotValid(
+                    f"key {self.key_id} of registrar {self.holder}: a statement it signed must "
+                    "be recorded at most 7 days after the dismissal is recorded "
+                    f"({dismissed.isoformat()})"
+                )
         for revocation in self.revocations:
             if revocation.reason == "compromised":
                 raise KeyNotValid(
@@ -119,6 +137,7 @@ class Official:
     postings: list[Posting] = field(default_factory=list)
     key_ids: list[str] = field(default_factory=list)
     competence: list[CompetenceChange] = field(default_factory=list)
+    release_to: str | None = None  # v4: the agency a pending ``official.released`` names
 
 
 @dataclass(slots=True)

@@ -80,7 +80,9 @@ def apply_trusted(state: LedgerState, record: LogRecord) -> Verdict:
         )
     stored = decode_trusted(record)
     _check_order(state, stored)
-    return _admit(state, stored, trust_signature)
+    # The lexical rules of the version in force are schema checks, which the trusted
+    # reading leaves to the audit like the rest of the schema.
+    return _admit(state, stored, trust_signature, lexical=False)
 
 
 def _check_order(state: LedgerState, stored: StoredEntry) -> None:
@@ -92,7 +94,9 @@ def _check_order(state: LedgerState, stored: StoredEntry) -> None:
         )
 
 
-def _admit(state: LedgerState, stored: StoredEntry, check: SignatureCheck) -> Verdict:
+def _admit(
+    state: LedgerState, stored: StoredEntry, check: SignatureCheck, *, lexical: bool = True
+) -> Verdict:
     record = stored.record
     try:
         assessment = state.admit(
@@ -100,6 +104,7 @@ def _admit(state: LedgerState, stored: StoredEntry, check: SignatureCheck) -> Ve
             index=record.index,
             recorded_at=stored.recorded_at,
             check_signature=check,
+            check_lexical=lexical,
         )
     except ProblemError as e:
         st = stored.envelope.statement

@@ -51,6 +51,7 @@ from ledger.registry import (
     Root,
     Unit,
 )
+from ledger.rules import RULES_BEFORE_V4, check_statement
 from ledger.statements import Envelope, Statement
 from ledger.times import parse_date, parse_instant
 
@@ -198,6 +199,8 @@ class LedgerState:
         self.expected_log_vkey = expected_log_vkey
         # The constants until the genesis is admitted; then what the genesis states.
         self.time_rules = PROTOCOL_TIME_RULES
+        # The rules version in force (DESIGN §4 v4): the genesis's, then each adoption's.
+        self.rules_version = RULES_BEFORE_V4
 
     # --- the pipeline --------------------------------------------------------------------
 
@@ -209,15 +212,20 @@ class LedgerState:
         recorded_at: datetime,
         check_signature: SignatureCheck,
         authorize: Authorizer | None = None,
+        check_lexical: bool = True,
     ) -> Assessment:
         """Judge ``envelope`` as entry ``index`` recorded at ``recorded_at``; apply it.
 
         Raises the first failing check's problem (DESIGN §4 steps 5–12) and leaves the
         state unchanged; on success the changes stay in the journal until ``commit``.
+        ``check_lexical`` false skips the lexical rules of the version in force (a schema
+        check: only the trusted replay of entries this log stored leaves it out).
         """
         mark = self.journal.mark()
         try:
-            return self._admit(envelope, index, recorded_at, check_signature, authorize)
+            return self._admit(
+                envelope, index, recorded_at, check_signature, authorize, check_lexical
+            )
         except BaseException:
             self.journal.rollback(mark)
             raise
@@ -235,9 +243,18 @@ class LedgerState:
         recorded_at: datetime,
         check_signature: SignatureCheck,
         authorize: Authorizer | None,
+        check_lexical: bool = True,
     ) -> Assessment:
         st = envelope.statement
         at = st.occurred
+        # 3. (the part that depends on the rules in force) the lexical rules of the version
+        # in force at this index; a genesis is judged by the version it states.
+        rules = self.rules_version
+        if st.type == "ledger.genesis":
+            assert isinstance(st.body, s.LedgerGenesis)
+            rules = st.body.rules or RULES_BEFORE_V4
+        if check_lexical:
+            check_statement(rules, st)
         # 5. token scope
         if authorize is not None:
             authorize(self.registry, st)
@@ -259,7 +276,7 @@ class LedgerState:
                 key=st.key,
             )
         # 9. key valid at occurred_at
-        key.check_valid(at, recorded_at)
+        key.check_valid(at, recorded_at, rules)
         # 10. seq / prev
         head = self.heads.get(st.subject)
         expected_seq = 0 if head is None else head.seq + 1
@@ -437,6 +454,7 @@ class LedgerState:
         self.journal.set_attr(reg, "origin", body.origin)
         self.journal.set_attr(reg, "log_vkey", body.log_vkey)
         self.journal.set_attr(self, "time_rules", TimeRules.of_genesis(body))
+        self.journal.set_attr(self, "rules_version", body.rules or RULES_BEFORE_V4)
         for root in body.roots:
             self._add_root(root.id, root.full_name, root.public_key, root.valid_from, ctx)
         return NOTHING_FOUND
@@ -458,6 +476,20 @@ class LedgerState:
             kid,
             KeyRecord(kid, public_key, root_id, "root", valid_from=start),
         )
+
+    def _on_rules_adopted(self, ctx: _Context) -> Assessment:
+        body = ctx.statement.body
+        assert isinstance(body, s.RulesAdopted)
+        if body.version <= self.rules_version:
+            raise InvalidStatement(
+                f"statement.body.version: rules version {self.rules_version} is in force; "
+                "adopt a greater one",
+                field="statement.body.version",
+            )
+        if not self._is_root(ctx):
+            raise NotPermitted("ledger.rules_adopted must be signed by a current root")
+        self.journal.set_attr(self, "rules_version", body.version)
+        return NOTHING_FOUND
 
     def _on_root_added(self, ctx: _Context) -> Assessment:
         body = ctx.statement.body
@@ -542,8 +574,11 @@ class LedgerState:
         if not self._is_root(ctx):
             raise NotPermitted("registrar.dismissed must be signed by a root")
         for term in terms:
+            key = self.registry.keys[term.key_id]
             self.journal.set_attr(term, "dismissed_at", ctx.at)
-            self.journal.set_attr(self.registry.keys[term.key_id], "valid_until", ctx.at)
+            self.journal.set_attr(key, "valid_until", ctx.at)
+            self.journal.set_attr(key, "dismissal_recorded_at", ctx.recorded_at)
+            self.journal.set_attr(key, "dismissal_compromised", body.reason == "compromised")
         return NOTHING_FOUND
 
     def _on_unit_registered(self, ctx: _Context) -> Assessment:
@@ -575,17 +610,53 @@ class LedgerState:
         self.journal.set_item(self.registry.officials, st.subject_id, official)
         return NOTHING_FOUND
 
+    def _on_official_released(self, ctx: _Context) -> Assessment:
+        st, body = ctx.statement, ctx.statement.body
+        assert isinstance(body, s.OfficialReleased)
+        self._require_agency(body.to_agency_id, "to_agency_id")
+        if body.to_agency_id == self._agency_of(st.subject_id, ctx.at):
+            raise InvalidStatement(
+                f"statement.body.to_agency_id: {st.subject_id} already serves in "
+                f"{body.to_agency_id}; a release names another agency",
+                field="statement.body.to_agency_id",
+            )
+        self._require_registrar_of_officials_agency(ctx)
+        self.journal.set_attr(self._official(st), "release_to", body.to_agency_id)
+        return NOTHING_FOUND
+
     def _on_official_moved(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
         assert isinstance(body, s.OfficialMoved)
         agency = self._require_agency(body.agency_id, "agency_id")
         self._require_unit(agency, body.unit_id, "unit_id")
-        if not self._is_registrar_of(ctx, agency.id):
+        official = self._official(st)
+        if self.rules_version >= 4:
+            # v4: a registrar moves its own people; another agency's only while their
+            # agency's release to it is pending; a root moves anyone (DESIGN §6 v4).
+            current = self._agency_of(st.subject_id, ctx.at)
+            across = current != agency.id
+            allowed = self._is_root(ctx) or (
+                self._is_registrar_of(ctx, agency.id)
+                and (not across or official.release_to == agency.id)
+            )
+            if not allowed:
+                raise NotPermitted(
+                    f"official.moved must be signed by a registrar of {agency.id}"
+                    + (
+                        f" while {current}'s release of {st.subject_id} to {agency.id} is "
+                        "pending (official.released), or by a root"
+                        if across
+                        else " or a root"
+                    )
+                )
+        elif not self._is_registrar_of(ctx, agency.id):
             raise NotPermitted(
                 f"official.moved must be signed by a registrar of the destination {agency.id}"
             )
         posting = Posting(ctx.at, agency.id, body.unit_id, body.position, body.is_head)
-        self.journal.append(self._official(st).postings, posting)
+        self.journal.append(official.postings, posting)
+        if official.release_to is not None:
+            self.journal.set_attr(official, "release_to", None)
         return NOTHING_FOUND
 
     def _require_registrar_of_officials_agency(self, ctx: _Context) -> None:
@@ -665,7 +736,8 @@ class LedgerState:
             self.journal.set_item(reg.delegations_to, body.grantee, [st.event_id])
         else:
             self.journal.append(existing, st.event_id)
-        return NOTHING_FOUND
+        flags = self._unanswerable(body.grantee, ctx)
+        return Assessment(flags=flags) if flags else NOTHING_FOUND
 
     def _on_delegation_revoked(self, ctx: _Context) -> Assessment:
         st, body = ctx.statement, ctx.statement.body
@@ -801,7 +873,17 @@ class LedgerState:
             self.journal.set_attr(matter, "support", matter.support | {intern(body.assignee)})
             support_to = body.assignee
         change = self._record_event(matter, ctx, lead_to=lead_to, support_to=support_to)
-        return Assessment(direction=reg.direction(actor, body.assignee, at), custody=change)
+        return Assessment(
+            direction=reg.direction(actor, body.assignee, at),
+            flags=self._unanswerable(body.assignee, ctx),
+            custody=change,
+        )
+
+    def _unanswerable(self, addressee: str, ctx: _Context) -> tuple[str, ...]:
+        """v4: an assignee or grantee without a valid key is marked, as ``to`` always was."""
+        if self.rules_version < 4 or self.registry.has_valid_key(addressee, ctx.at):
+            return ()
+        return ("unanswerable",)
 
     def _cancel_pending_offer(self, matter: MatterState) -> None:
         if matter.pending_offer is not None:
@@ -1076,6 +1158,7 @@ def _minutes(delta: timedelta) -> int:
 
 _RULES: dict[str, Callable[[LedgerState, _Context], Assessment]] = {
     "ledger.genesis": LedgerState._on_genesis,
+    "ledger.rules_adopted": LedgerState._on_rules_adopted,
     "root.added": LedgerState._on_root_added,
     "root.removed": LedgerState._on_root_removed,
     "agency.registered": LedgerState._on_agency_registered,
@@ -1083,6 +1166,7 @@ _RULES: dict[str, Callable[[LedgerState, _Context], Assessment]] = {
     "registrar.dismissed": LedgerState._on_registrar_dismissed,
     "unit.registered": LedgerState._on_unit_registered,
     "official.registered": LedgerState._on_official_registered,
+    "official.released": LedgerState._on_official_released,
     "official.moved": LedgerState._on_official_moved,
     "key.bound": LedgerState._on_key_bound,
     "key.revoked": LedgerState._on_key_revoked,

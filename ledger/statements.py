@@ -38,6 +38,9 @@ _SUBJECT = re.compile(SUBJECT_PATTERN)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAKS = re.compile("[\t\n\r]")
 
+# The rules versions this release can judge by (DESIGN §4 v4): 3 (before v4) and 4.
+MAX_RULES_VERSION = 4
+
 # Field-length limits (characters). DESIGN is silent; documented in docs/limits.md.
 NAME_MAX = 256
 TEXT_MAX = 4000
@@ -172,8 +175,16 @@ class LedgerGenesis(Body):
     origin: Annotated[str, Field(min_length=1, max_length=NAME_MAX), AfterValidator(_origin)]
     log_vkey: Annotated[str, Field(min_length=1, max_length=1024)]
     roots: Annotated[list[RootSpec], Field(min_length=1, max_length=LIST_MAX)]
+    # v4: the rules version the ledger starts with (absent = 3, the rules before v4).
+    rules: Annotated[int, Field(ge=3, le=MAX_RULES_VERSION)] | None = None
     # v4: the windows this ledger judges by, for its whole life; absent = the constants.
     time_rules: TimeRulesSpec | None = None
+
+
+class RulesAdopted(Body):
+    """v4: every entry after this one is judged by ``version``."""
+
+    version: Annotated[int, Field(ge=4, le=MAX_RULES_VERSION)]
 
 
 class RootAdded(Body):
@@ -202,6 +213,9 @@ class RegistrarAppointed(Body):
 
 class RegistrarDismissed(Body):
     official_id: Identifier
+    # v4: ``compromised`` refuses everything the registrar's key signs that is recorded after
+    # the dismissal; ``ended`` (the default) allows the 7-day grace of DESIGN §4.
+    reason: Literal["ended", "compromised"] | None = None
 
 
 class UnitRegistered(Body):
@@ -216,6 +230,13 @@ class OfficialRegistered(Body):
     unit_id: Identifier
     position: Name
     is_head: bool
+
+
+class OfficialReleased(Body):
+    """v4: the official's current agency lets them go to ``to_agency_id``."""
+
+    to_agency_id: Identifier
+    instrument_no: Name | None = None
 
 
 class OfficialMoved(Body):
@@ -360,6 +381,7 @@ class CorrectionRecorded(Body):
 
 BODY_MODELS: dict[str, type[Body]] = {
     "ledger.genesis": LedgerGenesis,
+    "ledger.rules_adopted": RulesAdopted,
     "root.added": RootAdded,
     "root.removed": RootRemoved,
     "agency.registered": AgencyRegistered,
@@ -367,6 +389,7 @@ BODY_MODELS: dict[str, type[Body]] = {
     "registrar.dismissed": RegistrarDismissed,
     "unit.registered": UnitRegistered,
     "official.registered": OfficialRegistered,
+    "official.released": OfficialReleased,
     "official.moved": OfficialMoved,
     "key.bound": KeyBound,
     "key.revoked": KeyRevoked,
@@ -393,6 +416,7 @@ BODY_MODELS: dict[str, type[Body]] = {
 
 EventType = Literal[
     "ledger.genesis",
+    "ledger.rules_adopted",
     "root.added",
     "root.removed",
     "agency.registered",
@@ -400,6 +424,7 @@ EventType = Literal[
     "registrar.dismissed",
     "unit.registered",
     "official.registered",
+    "official.released",
     "official.moved",
     "key.bound",
     "key.revoked",
@@ -427,7 +452,9 @@ assert set(get_args(EventType)) == set(BODY_MODELS)
 
 # The subject kind each type belongs to, and the type that must open a subject (seq 0).
 SUBJECT_KINDS: dict[str, str] = {
-    **dict.fromkeys(("ledger.genesis", "root.added", "root.removed"), "ledger"),
+    **dict.fromkeys(
+        ("ledger.genesis", "ledger.rules_adopted", "root.added", "root.removed"), "ledger"
+    ),
     **dict.fromkeys(
         ("agency.registered", "registrar.appointed", "registrar.dismissed", "unit.registered"),
         "agency",
@@ -435,6 +462,7 @@ SUBJECT_KINDS: dict[str, str] = {
     **dict.fromkeys(
         (
             "official.registered",
+            "official.released",
             "official.moved",
             "key.bound",
             "key.revoked",
@@ -580,6 +608,13 @@ def parse_statement(obj: Any, *, prefix: str = "statement") -> Statement:
     except ValidationError as e:
         _raise_invalid(_format_errors(e, prefix))
         raise AssertionError("unreachable") from None
+    try:
+        occurred = parse_instant(header.occurred_at).astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC year: never storable
+        raise InvalidStatement(
+            f"{prefix}.occurred_at: {header.occurred_at} is out of range",
+            field=f"{prefix}.occurred_at",
+        ) from None
     body = validate_body(header.type, header.body, prefix=f"{prefix}.body")
     kind, _, subject_id = header.subject.rpartition(":")
     return Statement(
@@ -593,7 +628,7 @@ def parse_statement(obj: Any, *, prefix: str = "statement") -> Statement:
         occurred_at=header.occurred_at,
         body=body,
         canonical=jcs(obj),
-        occurred=parse_instant(header.occurred_at).astimezone(UTC),
+        occurred=occurred,
         subject_kind=kind or subject_id,
         subject_id=subject_id,
     )

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from ledger.crypto import SigningKey
 from ledger.datadir import initialise, open_ledger
+from ledger.rules import LATEST_RULES
 from ledger.settings import Settings
 from tests.world import (
     ORIGIN,
@@ -107,7 +108,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @contextlib.contextmanager
 def running_node(
-    settings: Settings, *, integrate: bool | None = None, project: bool = False
+    settings: Settings,
+    *,
+    integrate: bool | None = None,
+    project: bool = False,
+    rules: int | None = LATEST_RULES,
 ) -> Iterator[Node]:
     """Initialise a ledger for ``settings`` and run its API in-process (TestClient), with a
     token for every role and each request carrying the one an agency's system would use.
@@ -119,6 +124,7 @@ def running_node(
         root_id=ROOT_ID,
         root_name="Sở Nội vụ",
         root_valid_from=REGISTRY_EPOCH,
+        rules=rules,
     )
     ledger, _ = open_ledger(settings)
     app = create_app(settings, ledger_=ledger, integrate=integrate, project=project)
@@ -142,3 +148,12 @@ def node(database_url: str, tmp_path: Path) -> Iterator[Node]:
 @pytest.fixture
 def world(node: Node) -> World:
     return World(node)
+
+
+@pytest.fixture
+def old_world(database_url: str, tmp_path: Path) -> Iterator[World]:
+    """A world on a ledger as releases before DESIGN v4 made them: its genesis names no
+    rules version, so it is judged by version 3 until a root adopts a later one."""
+    settings = Settings.load(tmp_path / "data", database_url=database_url)
+    with running_node(settings, rules=None) as running:
+        yield World(running)

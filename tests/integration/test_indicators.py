@@ -928,7 +928,15 @@ def test_the_agency_table_lists_each_official_posted_there_at_E(world: World) ->
     # A2: Bình decides with his own competence.
     a2 = open_at(world, "A2", binh, office.agency, when(world, 2, 10))
     decide(world, a2, binh)
-    # Minh moves to the other agency on Tue 3 March.
+    # Minh moves to the other agency on Tue 3 March: his agency releases him to it, then
+    # its registrar records the move (DESIGN §6 v4).
+    world.ok(
+        "official.released",
+        f"official:{minh.id}",
+        office.agency.registrar,
+        {"to_agency_id": elsewhere.agency.id},
+        occurred_at=when(world, 3, 8),
+    )
     world.ok(
         "official.moved",
         f"official:{minh.id}",

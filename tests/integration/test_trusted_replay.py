@@ -33,7 +33,7 @@ from projections.views import VIEWS
 from tests.integration.test_rebuild_equality import assert_equal_views, live_databases
 from tests.integration.test_rebuild_equality import rebuild as rebuild_together
 from tests.scenario import Province
-from tests.world import PROCEDURE, REGISTRY_EPOCH, World
+from tests.world import PROCEDURE, REGISTRY_EPOCH, Actor, AgencyHandle, World
 
 T = TypeVar("T")
 
@@ -43,9 +43,17 @@ AWKWARD_NAME = 'Hồ sơ "đặc biệt" \\ số 7 — 𝔘𝔫𝔦𝔠𝔬𝔡�
 AWKWARD_TEXT = 'Dòng một\nDòng hai\tcột\r\n"trích dẫn" \\ \u2029 𝄞'
 
 
+@pytest.fixture
+def world(old_world: World) -> World:
+    """A ledger begun under rules version 3, as earlier releases made them: its history
+    holds what version 3 accepted, then a root adopts version 4 (DESIGN §4 v4)."""
+    return old_world
+
+
 def _varied_history(world: World, steps: int, seed: int) -> None:
     """A province's random history, plus every registry statement it never sends and
-    statements whose text JSON has to escape."""
+    statements whose text JSON has to escape — under rules version 3 — then the adoption of
+    version 4 and statements judged by it."""
     province = Province(world)
     rng = random.Random(seed)
 
@@ -92,8 +100,56 @@ def _varied_history(world: World, steps: int, seed: int) -> None:
     grantor = province.actors["tp.dat"]
     delegation = world.delegate(grantor, province.actors["cv.cuong"], "uy_quyen", PROCEDURE)
     world.ok("delegation.revoked", f"official:{grantor.id}", grantor, {"delegation_id": delegation})
-    # A matter whose text JSON must escape, corrected with that text again.
-    opener = province.actors["cv.binh"]
+    # A matter whose text JSON must escape, corrected with that text again (version 3
+    # accepts a CR in free text and any safe integer of working days).
+    _awkward_matter(
+        world, province.actors["cv.binh"], province.actors["cv.an"], agency, 2**53 - 1, AWKWARD_TEXT
+    )
+    # An official released by their agency and moved to another (two-party, v4 types).
+    leaving = province.actors["cv.binh"]
+    source = province.agencies[province.postings[leaving.id].agency]
+    destination = next(a for a in province.agencies.values() if a.id != source.id)
+    world.ok(
+        "official.released",
+        f"official:{leaving.id}",
+        source.registrar,
+        {"to_agency_id": destination.id, "instrument_no": "12/QĐ-SNV"},
+    )
+    world.ok(
+        "official.moved",
+        f"official:{leaving.id}",
+        destination.registrar,
+        {
+            "agency_id": destination.id,
+            "unit_id": destination.root_unit,
+            "position": "Chuyên viên",
+            "is_head": False,
+        },
+    )
+    # The ledger adopts rules version 4; what follows is judged by it.
+    world.ok("ledger.rules_adopted", "ledger", root, {"version": 4}, occurred_at=now_instant())
+    world.ok(
+        "calendar.adjusted",
+        "calendar:VN",
+        root,
+        {"date": "2026-03-13", "kind": "day_off", "source_document": "Thông báo 12/TB-UBND"},
+        occurred_at=now_instant(),
+    )
+    # The same under version 4: within its ranges, and no CR (DESIGN §3 v4).
+    _awkward_matter(
+        world,
+        province.actors["cv.an"],
+        province.actors["cv.cuong"],
+        agency,
+        1000,
+        AWKWARD_TEXT.replace("\r", ""),
+    )
+
+
+def _awkward_matter(
+    world: World, opener: Actor, other: Actor, agency: AgencyHandle, days: int, text: str
+) -> None:
+    """A matter whose text JSON must escape: opened, offered, accepted, corrected."""
     subject = f"matter:AWK-{uuid.uuid4().hex[:6]}"
     opened = world.ok(
         "matter.opened",
@@ -103,29 +159,19 @@ def _varied_history(world: World, steps: int, seed: int) -> None:
             "title": AWKWARD_NAME,
             "procedure_code": PROCEDURE,
             "agency_id": agency.id,
-            "deadline_working_days": 2**53 - 1,
+            "deadline_working_days": days,
             "applicant_ref": AWKWARD_NAME,
         },
     )
-    offered = world.ok(
-        "handoff.offered",
-        subject,
-        opener,
-        {"to": province.actors["cv.an"].id, "reason": AWKWARD_TEXT},
-    )
-    world.ok(
-        "handoff.accepted",
-        subject,
-        province.actors["cv.an"],
-        {"in_reply_to": offered["event_id"]},
-    )
+    offered = world.ok("handoff.offered", subject, opener, {"to": other.id, "reason": text})
+    world.ok("handoff.accepted", subject, other, {"in_reply_to": offered["event_id"]})
     world.ok(
         "correction.recorded",
         subject,
         opener,
         {
             "target_event_id": opened["event_id"],
-            "reason": AWKWARD_TEXT,
+            "reason": text,
             "corrections": {"title": AWKWARD_NAME},
         },
     )

@@ -24,6 +24,7 @@ from ledger.crypto import SigningKey
 from ledger.errors import ProblemError
 from ledger.note import format_vkey
 from ledger.replay import verify_signature
+from ledger.rules import LATEST_RULES
 from ledger.state import Assessment, LedgerState
 from ledger.statements import BODY_MODELS, Envelope, parse_envelope
 from ledger.times import ONE_MICROSECOND
@@ -64,7 +65,13 @@ class RulesWorld:
     dates a statement away from the clock or names its ``recorded_at``.
     """
 
-    def __init__(self, *, time_rules: dict[str, int] | None = None, genesis: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        time_rules: dict[str, int] | None = None,
+        genesis: bool = True,
+        rules: int | None = LATEST_RULES,
+    ) -> None:
         self.state = LedgerState()
         self.clock = START
         self.root = Actor(ROOT_ID, SigningKey.generate())
@@ -76,7 +83,7 @@ class RulesWorld:
             "ledger.genesis",
             "ledger",
             self.root,
-            self.genesis_body(self.root, time_rules=time_rules),
+            self.genesis_body(self.root, time_rules=time_rules, rules=rules),
             occurred_at=instant(self.clock),
         )
 
@@ -106,9 +113,13 @@ class RulesWorld:
     # --- statements ------------------------------------------------------------------------
 
     def genesis_body(
-        self, *roots: Actor, time_rules: dict[str, int] | None = None
+        self,
+        *roots: Actor,
+        time_rules: dict[str, int] | None = None,
+        rules: int | None = LATEST_RULES,
     ) -> dict[str, Any]:
-        """A genesis naming ``roots`` (the first signs it), with ``time_rules`` if given."""
+        """A genesis naming ``roots`` (the first signs it), under rules version ``rules``
+        (``None``: no ``rules`` field, version 3), with ``time_rules`` if given."""
         body: dict[str, Any] = {
             "origin": ORIGIN,
             "log_vkey": format_vkey(ORIGIN, self.log_key.public_bytes),
@@ -116,6 +127,8 @@ class RulesWorld:
         }
         if time_rules is not None:
             body["time_rules"] = time_rules
+        if rules is not None:
+            body["rules"] = rules
         return body
 
     def raw_envelope(

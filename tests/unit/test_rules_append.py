@@ -204,11 +204,6 @@ def test_a_registrars_statement_dated_before_its_dismissal_is_accepted_soon_afte
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DESIGN §4 v4: a statement a dismissed registrar signed is accepted only if "
-    "recorded at most 7 days after the dismissal is recorded; state.py checks occurred_at only",
-)
 def test_a_dismissed_registrar_cannot_keep_writing_by_backdating(office: Office) -> None:
     world, registrar = office.world, office.registrar
     signed = world.at()

@@ -160,11 +160,6 @@ def test_an_offer_or_consultation_to_someone_without_a_valid_key_is_accepted_as_
     assert assessment.direction == "lateral"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DESIGN §6: an addressee (to, assignee, grantee) without a valid key is accepted "
-    "and marked unanswerable; state.py marks only the `to` of offers and consultations",
-)
 @pytest.mark.parametrize("kind", ["task.assigned", "delegation.granted"])
 def test_an_assignee_or_grantee_without_a_valid_key_is_accepted_as_unanswerable(
     office: Office, kind: str

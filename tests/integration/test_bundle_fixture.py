@@ -42,6 +42,13 @@ PINNED = {
     "bundle-v1.vkey": "a79c860393c0b654b7625481b4902ec581cf373e35e05f54760c54ab6e2fea7c",
     "bundle-v1-named.json": "5fc04527467789b19e98270901d762a6c74fb2578473be46b2ed8f8cba97a68c",
     "bundle-v1-named.vkey": "643f627b64d881899fed08c8e548c9c62c07c155d156eae6138316a38e700b71",
+    # A data dir written by release 3d5c405 (tests/e2e/test_upgrade.py; its README).
+    "ledger-3d5c405/demo-inspector.token": (
+        "d22c2fc54d4579815fb85108662417760d3113b986c1abc1e5fc9118d612895f"
+    ),
+    "ledger-3d5c405/demo.json": "02bfcf60c9cd133819584b66e165b0e27540347ea8cb64f6e97a20d8747859df",
+    "ledger-3d5c405/ledger.db": "f2dd40f7bc34764936326ca9b35bc8c8962b8d7fb7b6d6500e042b67e57ab980",
+    "ledger-3d5c405/log.key": "0ee3ea330855074bdf697ddf70a522f510127766fcd535a04d990d2c2e840863",
 }
 
 # The version-1 fixtures: (bundle, vkey, whether its rendering names people).
@@ -69,11 +76,14 @@ def vkey(shape: str) -> str:
 
 
 def fixture_files() -> list[str]:
-    """Every data file under tests/fixtures (the scripts that wrote them aside)."""
+    """Every data file under tests/fixtures (the scripts that wrote them and the notes that
+    say how aside)."""
     return sorted(
-        str(path.relative_to(FIXTURES))
+        path.relative_to(FIXTURES).as_posix()
         for path in FIXTURES.rglob("*")
-        if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
+        if path.is_file()
+        and path.suffix not in (".py", ".pyc", ".md")
+        and "__pycache__" not in path.parts
     )
 
 

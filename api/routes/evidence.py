@@ -24,11 +24,14 @@ Format = Annotated[
 Lang = Annotated[Literal["vi", "en"], Query(description="the HTML page's language")]
 
 
-def _answer(bundle: dict[str, object], format_: str, lang: Literal["vi", "en"]) -> Response:
+def _answer(
+    bundle: dict[str, object], format_: str, lang: Literal["vi", "en"], witnesses: list[str]
+) -> Response:
     if format_ == "html":
         log = bundle["log"]
         assert isinstance(log, dict)
-        report = verify_bundle(bundle, str(log["vkey"]))
+        # The server's own log key and configured witnesses: the page verifies what it sent.
+        report = verify_bundle(bundle, str(log["vkey"]), witnesses)
         return HTMLResponse(render_html(bundle, report, lang))
     return JSONResponse(bundle)
 
@@ -49,7 +52,7 @@ def get_matter_evidence(
         matter_id=_id("matter", matter_id),
         as_of=_instant("as_of", as_of),
     )
-    return _answer(bundle, format, lang)
+    return _answer(bundle, format, lang, settings.witness_vkeys)
 
 
 @router.get("/officials/{official_id}/evidence", responses=problems(400, 401, 403, 404, 429))
@@ -74,4 +77,4 @@ def get_official_evidence(
         as_of=_instant("as_of", as_of),
         reads=reads,
     )
-    return _answer(bundle, format, lang)
+    return _answer(bundle, format, lang, settings.witness_vkeys)

@@ -221,6 +221,29 @@ def test_a_witness_cosigns_the_first_checkpoint_then_a_later_consistent_one(
         assert saved == {"origin": ORIGIN, "size": signed.size, "root": root}
 
 
+def test_the_evidence_page_of_a_cosigned_checkpoint_verifies_with_the_configured_witness(
+    node: Node,
+    world: World,
+    log: TransparencyLog,
+    witness_key: SigningKey,
+    state_path: Path,
+) -> None:
+    """The server's HTML rendering verifies the bundle it sent against its own log key and
+    the witnesses it is configured with: a cosigned checkpoint is no unknown line."""
+    agency = world.agency("so-tnmt")
+    clerk = world.official("chuyen.vien.a", agency)
+    world.open_matter("H10-0001", clerk, agency)
+    assert log.step() is not None
+    assert witness(log, witness_key, state_path, node.http).step() is not None
+
+    bundle = node.http.get("/v1/matters/H10-0001/evidence").json()
+    assert signature_names(bundle["checkpoint"]) == [ORIGIN, NAME]
+    page = node.http.get("/v1/matters/H10-0001/evidence", params={"format": "html"})
+    assert page.status_code == 200
+    assert "ĐÃ KIỂM CHỨNG" in page.text
+    assert "KHÔNG ĐẠT KIỂM CHỨNG" not in page.text
+
+
 def test_a_witness_with_no_new_checkpoint_cosigns_nothing_again(
     node: Node,
     world: World,

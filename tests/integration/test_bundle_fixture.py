@@ -42,6 +42,9 @@ PINNED = {
     "bundle-v1.vkey": "a79c860393c0b654b7625481b4902ec581cf373e35e05f54760c54ab6e2fea7c",
     "bundle-v1-named.json": "5fc04527467789b19e98270901d762a6c74fb2578473be46b2ed8f8cba97a68c",
     "bundle-v1-named.vkey": "643f627b64d881899fed08c8e548c9c62c07c155d156eae6138316a38e700b71",
+    # Version 2 (issue 12: the form-06 slip), written once by make_bundle_fixture_v2.py.
+    "bundle-v2.json": "bb58359c381f2217f599ef6fbb5fe38a0bc33888f4e7d0562b62f5088b645d69",
+    "bundle-v2.vkey": "64f5055ff4273cdd42fc76b6fd7193bc0ce9dc52365d4f75bb5697fd9934cebb",
     # A data dir written by release 3d5c405 (tests/e2e/test_upgrade.py; its README).
     "ledger-3d5c405/demo-inspector.token": (
         "d22c2fc54d4579815fb85108662417760d3113b986c1abc1e5fc9118d612895f"
@@ -252,3 +255,30 @@ def test_the_committed_bundles_time_rules_edited_fail_against_its_genesis(
     report = verify_bundle(tampered, vkey)
 
     assert [(f.check, f.where) for f in report.failures] == [("time_rules", "time_rules")]
+
+
+# --- version 2 --------------------------------------------------------------------------
+
+
+def test_the_committed_version_2_bundle_verifies_and_renders_its_slip() -> None:
+    bundle = json.loads((FIXTURES / "bundle-v2.json").read_bytes())
+    vkey = (FIXTURES / "bundle-v2.vkey").read_text("utf-8").strip()
+    assert bundle["bundle_version"] == 2
+    report = verify_bundle(bundle, vkey)
+    assert report.ok, [str(f) for f in report.failures]
+    assert report.warnings == []
+    assert report.checked["signatures, keys and rules"] == len(bundle["entries"])
+    (matter,) = bundle["rendering"]["matters"].values()
+    assert matter["slip"]["steps"], "the slip has its steps"
+
+
+def test_the_committed_version_2_bundle_still_catches_a_forged_finding() -> None:
+    bundle = json.loads((FIXTURES / "bundle-v2.json").read_bytes())
+    vkey = (FIXTURES / "bundle-v2.vkey").read_text("utf-8").strip()
+    (matter_id,) = bundle["rendering"]["matters"]
+    decision = bundle["rendering"]["matters"][matter_id]["slip"]["decisions"][0]
+    decision["competence"] = "none" if decision["competence"] != "none" else "own"
+    report = verify_bundle(bundle, vkey)
+    assert [f.where for f in report.failures] == [
+        f"rendering.matters.{matter_id}.slip.decisions[0].competence"
+    ]

@@ -217,6 +217,11 @@ def render_matter(analysis: MatterAnalysis, registry: RegistryFacts) -> dict[str
     }
 
 
+# What one stored value can make the derivation raise (see ``projections.reads.POISONED``).
+UNEVALUABLE = (ValueError, OverflowError, ArithmeticError)
+UNAVAILABLE = "a stored value lies outside what the working-day calendar can evaluate"
+
+
 def rendering(
     derived: Derived,
     matter_ids: Iterable[str],
@@ -238,9 +243,17 @@ def rendering(
         ]
         if not events:
             continue
-        analysis = analyse(matter_id, events, evaluated_at, calendar)
+        try:
+            analysis = analyse(matter_id, events, evaluated_at, calendar)
+            rendered = render_matter(analysis, derived.registry)
+        except UNEVALUABLE:
+            # A value rules version 3 let in (year 9999, 2^53 working days): the matter's
+            # entries are in the bundle and verified; its slip cannot be computed, and the
+            # rendering says so in its place, in words that never vary (DESIGN §3 v4).
+            matters[matter_id] = {"unavailable": UNAVAILABLE}
+            continue
         analyses.append(analysis)
-        matters[matter_id] = render_matter(analysis, derived.registry)
+        matters[matter_id] = rendered
         if analysis.opened_at is not None:
             span.append(local_day(analysis.opened_at))
         span.append(local_day(analysis.end))

@@ -230,6 +230,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "label.answered_at": ("Thời gian trả lời", "Answered at"),
     "label.position": ("Ý kiến trả lời", "Position"),
     "label.no_consultations": ("Không có xin ý kiến.", "No consultations."),
+    "label.unavailable": (
+        "Không tính được phiếu kiểm soát của hồ sơ này: một giá trị đã ghi sổ nằm ngoài "
+        "phạm vi lịch ngày làm việc (ghi theo quy tắc phiên bản 3). Các bản ghi của hồ sơ "
+        "vẫn có trong hồ sơ chứng cứ và đã được kiểm chứng.",
+        "This matter's control slip cannot be computed: a recorded value lies outside the "
+        "working-day calendar (recorded under rules version 3). Its entries are in the "
+        "bundle and verified.",
+    ),
     "label.flags": ("Các sự kiện được ghi nhận", "Facts noted"),
     "label.flags_note": (
         "Sự kiện do sổ cái ghi nhận theo quy tắc, không phải kết luận vi phạm; mỗi sự kiện "

@@ -32,6 +32,14 @@ PACKAGE = f"holidays {version('holidays')}"
 
 DayKind = Literal["day_off", "working_day"]
 
+# The years the calendar answers for: DESIGN §3 v4's instants lie in 2000–2099, and a span of
+# at most 1,000 working days (about four years) runs from them; a day either side for ICT.
+CALENDAR_YEARS = (1999, 2104)
+
+
+class OutOfCalendar(ValueError):
+    """A date or span outside the years the working-day calendar covers."""
+
 
 @lru_cache(maxsize=64)
 def _package(year: int, language: str) -> holidays.HolidayBase:
@@ -142,6 +150,13 @@ class WorkCalendar:
         """The ordinals of ``year``'s working days, in order."""
         days = self._years.get(year)
         if days is None:
+            if not CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1]:
+                # A value rules version 3 let in (year 9999, 2^53 working days): a clear
+                # error for the one matter it concerns, not a walk through the centuries.
+                raise OutOfCalendar(
+                    f"the working-day calendar covers {CALENDAR_YEARS[0]}–{CALENDAR_YEARS[1]}; "
+                    f"a deadline or span reaches {year}"
+                )
             days = list(_standard_year(year))
             changes = [d for d in self.adjustments if d.year == year]
             if changes:

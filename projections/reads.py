@@ -12,6 +12,7 @@ instant E = min(``to``, ``as_of``, now), which every response states.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from projections.analysis import (
     matter_json,
 )
 from projections.facts import MatterEventRow
-from projections.indicators import Period, indicators_for, with_percentiles
+from projections.indicators import Indicator, Period, indicators_for, with_percentiles
 from projections.store import ProjectionDB, projection_url
 from projections.views import (
     CUSTODY_COLUMNS,
@@ -40,6 +41,40 @@ from projections.views import (
     VIEWS,
     interval_of,
 )
+
+log = logging.getLogger("ledger.reads")
+
+# What one stored value can make a read-time computation raise: an instant with no year in
+# ICT (9999-12-31T23:59:59-01:00), a span past the calendar's years (2^53 working days) —
+# values rules version 3 let in and a version-3 ledger keeps for ever (DESIGN §3 v4).
+POISONED = (ValueError, OverflowError, ArithmeticError)
+
+
+class Unavailable(Exception):
+    """One matter's read-time values cannot be computed; ``reason`` says why."""
+
+    def __init__(self, matter_id: str, reason: str) -> None:
+        super().__init__(f"{matter_id}: {reason}")
+        self.matter_id = matter_id
+        self.reason = reason
+
+    def as_json(self) -> dict[str, str]:
+        return {"matter_id": self.matter_id, "reason": self.reason}
+
+
+def _analyse(
+    matter_id: str, events: list[MatterEventRow], evaluated_at: datetime, calendar: WorkCalendar
+) -> MatterAnalysis:
+    """``analyse``, with the matter's own values computed once; a value that cannot be
+    computed is logged with the matter id and raised as ``Unavailable`` for that matter."""
+    try:
+        analysis = analyse(matter_id, events, evaluated_at, calendar)
+        matter_json(analysis)  # due time, overdue days, flags: what every read asks
+    except POISONED as e:
+        log.warning("matter %s cannot be evaluated: %s", matter_id, e)
+        raise Unavailable(matter_id, f"a stored value cannot be evaluated: {e}") from None
+    return analysis
+
 
 TIMELINE_FIELDS = (
     "index",
@@ -158,10 +193,19 @@ class ReadModels:
         events = self.matter_events(matter_id, cut)
         if not events:
             raise NotFound(f"no matter {matter_id} in the log as read (as_of and to cut it)")
-        return analyse(matter_id, events, cut.evaluated_at, calendar)
+        return _analyse(matter_id, events, cut.evaluated_at, calendar)
 
     def matter(self, matter_id: str, cut: Cut) -> dict[str, Any]:
-        return matter_json(self.analysis(matter_id, cut, self.calendar(cut)))
+        """The matter read; a matter whose values cannot be computed answers in its place
+        with the reason (``unavailable``), never a 5xx."""
+        try:
+            return matter_json(self.analysis(matter_id, cut, self.calendar(cut)))
+        except Unavailable as e:
+            return {
+                "matter_id": matter_id,
+                "unavailable": e.reason,
+                "evaluated_at": ict_text(cut.evaluated_at),
+            }
 
     def custody(self, matter_id: str, cut: Cut) -> dict[str, Any]:
         """The stored custody intervals, cut at I and at ``to``."""
@@ -200,6 +244,7 @@ class ReadModels:
         last = -1 if after is None else after
         calendar: WorkCalendar | None = None
         analysed: dict[str, MatterAnalysis] = {}
+        unavailable: dict[str, Unavailable] = {}
         retro = self._retro(official_id, cut)
         more = False
         while True:
@@ -224,9 +269,13 @@ class ReadModels:
                 ):
                     calendar = calendar or self.calendar(cut)
                     matter_id = row["matter_id"]
-                    if matter_id not in analysed:
-                        analysed[matter_id] = self.analysis(matter_id, cut, calendar)
-                    flags += _consultation_flags(row, analysed[matter_id], cut)
+                    if matter_id not in analysed and matter_id not in unavailable:
+                        try:
+                            analysed[matter_id] = self.analysis(matter_id, cut, calendar)
+                        except Unavailable as e:
+                            unavailable[matter_id] = e
+                    if matter_id in analysed:
+                        flags += _consultation_flags(row, analysed[matter_id], cut)
                 if row["role"] == "actor" and any(
                     idx > int(row["idx"]) and effective <= occurred for idx, effective in retro
                 ):
@@ -241,6 +290,8 @@ class ReadModels:
             "rows": rows,
             "next_after": rows[-1]["index"] if more and rows else None,
             "evaluated_at": ict_text(cut.evaluated_at),
+            # Matters whose read-time flags could not be computed, with the reason.
+            **_unavailable_json(unavailable.values()),
         }
 
     def _retro(self, official_id: str, cut: Cut) -> list[tuple[int, datetime]]:
@@ -288,28 +339,38 @@ class ReadModels:
 
     def _province_table(
         self, cut: Cut, agency_of: dict[str, str]
-    ) -> dict[str, dict[str, dict[str, Any]]]:
+    ) -> tuple[dict[str, dict[str, dict[str, Any]]], list[Unavailable]]:
         """Indicators of every official of the province (``agency_of``), each ranked among
-        the province and among their agency (DESIGN §7 v4: province-wide peers)."""
+        the province and among their agency (DESIGN §7 v4: province-wide peers); and the
+        matters left out because their values cannot be computed (logged, and reported in
+        their place: one stored value never fails the province's read)."""
         calendar = self.calendar(cut)
         by_party: dict[str, list[MatterAnalysis]] = {o: [] for o in agency_of}
+        unavailable: list[Unavailable] = []
         for matter_id, matter_events in self._all_matter_events(cut).items():
-            analysis = analyse(matter_id, matter_events, cut.evaluated_at, calendar)
+            try:
+                analysis = _analyse(matter_id, matter_events, cut.evaluated_at, calendar)
+            except Unavailable as e:
+                unavailable.append(e)
+                continue
             for person in analysis.parties():
                 if person in by_party:
                     by_party[person].append(analysis)
-        table = {o: indicators_for(o, by_party[o], cut.period) for o in agency_of}
-        return with_percentiles(table, agency_of)
+        table = {
+            o: _indicators_isolated(o, by_party[o], cut.period, unavailable) for o in agency_of
+        }
+        return with_percentiles(table, agency_of), unavailable
 
     def official_indicators(self, official_id: str, cut: Cut) -> dict[str, Any]:
         agency_of = self.province_officials(cut)
         if official_id not in agency_of:
             raise NotFound(f"no official {official_id} registered by {ict_text(cut.evaluated_at)}")
-        table = self._province_table(cut, agency_of)
+        table, unavailable = self._province_table(cut, agency_of)
         return {
             "official_id": official_id,
             **cut.period_json(),
             "indicators": table[official_id],
+            **_unavailable_json(unavailable),
         }
 
     def agency_indicators(self, agency_id: str, cut: Cut) -> dict[str, Any]:
@@ -319,11 +380,12 @@ class ReadModels:
         officials = sorted(o for o, a in agency_of.items() if a == agency_id)
         if not officials and not self._agency_known(agency_id, cut):
             raise NotFound(f"no agency {agency_id} with officials in the log as read")
-        table = self._province_table(cut, agency_of) if officials else {}
+        table, unavailable = self._province_table(cut, agency_of) if officials else ({}, [])
         return {
             "agency_id": agency_id,
             **cut.period_json(),
             "officials": [{"official_id": o, "indicators": table[o]} for o in officials],
+            **_unavailable_json(unavailable),
         }
 
     def _agency_known(self, agency_id: str, cut: Cut) -> bool:
@@ -332,6 +394,38 @@ class ReadModels:
             (agency_id, cut.index),
         )
         return bool(rows)
+
+
+def _indicators_isolated(
+    official_id: str,
+    matters: list[MatterAnalysis],
+    period: Period,
+    unavailable: list[Unavailable],
+) -> dict[str, Indicator]:
+    """``indicators_for``; when one matter's values cannot be computed, that matter is left
+    out (and reported) and the official's indicators are computed over the others."""
+    try:
+        return indicators_for(official_id, matters, period)
+    except POISONED:
+        kept = []
+        for m in matters:
+            try:
+                indicators_for(official_id, [m], period)
+            except POISONED as e:
+                log.warning("matter %s cannot be evaluated for %s: %s", m.matter_id, official_id, e)
+                if all(u.matter_id != m.matter_id for u in unavailable):
+                    reason = f"a stored value cannot be evaluated: {e}"
+                    unavailable.append(Unavailable(m.matter_id, reason))
+                continue
+            kept.append(m)
+        return indicators_for(official_id, kept, period)
+
+
+def _unavailable_json(unavailable: Any) -> dict[str, Any]:
+    """``{"unavailable": [{matter_id, reason}]}`` when a matter could not be evaluated, else
+    nothing: the answer's shape is DESIGN §7's whenever every matter could."""
+    listed = sorted((u.as_json() for u in unavailable), key=lambda u: u["matter_id"])
+    return {"unavailable": listed} if listed else {}
 
 
 def _event(row: Any) -> MatterEventRow:

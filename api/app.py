@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,12 +28,18 @@ def create_app(
     ledger_: Ledger | None = None,
     integrate: bool | None = None,
     project: bool | None = None,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """The API for ``settings`` (default: from the environment), or around a given ledger.
 
     Unless ``integrate`` is false (default: ``settings.integrate``), the process also tries
     to become the log's integrator, in a background thread; only one process succeeds.
     Likewise ``project`` (default: ``settings.projections``) for the projection runner.
+
+    ``freeze_heap`` (a served process): once the ledger is warm, everything alive is moved
+    out of the cyclic garbage collector's reach (``gc.freeze``). A full collection used to
+    walk the whole in-memory state — about 50 ms holding the interpreter lock, and the
+    event loop with it — whenever a big batch's allocations set one off (issue 13).
     """
     settings = settings or Settings.load()
     integrating = settings.integrate if integrate is None else integrate
@@ -70,6 +77,9 @@ def create_app(
                     target=runner.run_or_stand_by, args=(stop,), name="projections", daemon=True
                 )
             )
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         for thread in threads:
             thread.start()
         try:
@@ -107,4 +117,4 @@ def create_app(
 
 def create_app_from_environment() -> FastAPI:
     """Factory for ``uvicorn --factory`` (settings from ``LEDGER_…`` variables)."""
-    return create_app()
+    return create_app(freeze_heap=True)

@@ -13,12 +13,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.auth import Reader, Writer
-from api.deps import LedgerDep, SettingsDep, read_json_body
+from api.bodies import parse_batch, read_json_body
+from api.deps import LedgerDep, SettingsDep
 from api.observability import APPEND_SECONDS, APPENDS
 from api.schemas import ENVELOPE_SCHEMA, ProblemOut, ReceiptOut, WaitedReceiptOut, problems
 from ledger.application import Receipt
-from ledger.canonical import parse_json_items
-from ledger.errors import InvalidStatement, LedgerError, PayloadTooLarge, ProblemError
+from ledger.errors import LedgerError, ProblemError
 from ledger.tokens import scope
 from ledger.transparency import TransparencyLog
 
@@ -55,7 +55,7 @@ async def append_event(
     """Append one signed envelope; 201 with its receipt, 200 for an exact replay."""
     started = time.perf_counter()
     try:
-        raw = await read_json_body(request, settings.max_request_bytes)
+        raw = bytes(await read_json_body(request, settings.max_request_bytes))
         result = await run_in_threadpool(ledger.append, raw, authorize=scope(token))
     except ProblemError as e:
         APPENDS.labels(e.slug).inc()
@@ -114,30 +114,29 @@ async def _wait_for_checkpoint(
 )
 async def append_batch(
     request: Request, ledger: LedgerDep, settings: SettingsDep, token: Writer
-) -> JSONResponse:
+) -> Response:
     """Append up to 1,000 envelopes: always 200, one receipt or problem per item, in order."""
     raw = await read_json_body(request, settings.max_batch_bytes)
-    items = parse_json_items(raw)
-    if items is None:
-        raise InvalidStatement("a batch is a JSON array of envelopes")
-    if len(items) > settings.max_batch_items:
-        raise PayloadTooLarge(
-            f"the batch holds {len(items)} envelopes; the limit is {settings.max_batch_items}",
-            limit=settings.max_batch_items,
-        )
-    started = time.perf_counter()
-    outcomes = await run_in_threadpool(ledger.append_batch, items, authorize=scope(token))
-    APPEND_SECONDS.observe(time.perf_counter() - started)
-    body: list[dict[str, Any]] = []
-    for outcome in outcomes:
-        if outcome.result is not None:
-            APPENDS.labels("replayed" if outcome.result.replayed else "created").inc()
-            body.append(outcome.result.receipt.to_json())
-        else:
-            assert outcome.problem is not None
-            APPENDS.labels(outcome.problem.slug).inc()
-            body.append(outcome.problem.to_problem())
-    return JSONResponse(body)
+
+    def work() -> bytes:
+        items = parse_batch(raw, settings.max_batch_items)
+        started = time.perf_counter()
+        outcomes = ledger.append_batch(items, authorize=scope(token))
+        APPEND_SECONDS.observe(time.perf_counter() - started)
+        body: list[dict[str, Any]] = []
+        for outcome in outcomes:
+            if outcome.result is not None:
+                APPENDS.labels("replayed" if outcome.result.replayed else "created").inc()
+                body.append(outcome.result.receipt.to_json())
+            else:
+                assert outcome.problem is not None
+                APPENDS.labels(outcome.problem.slug).inc()
+                body.append(outcome.problem.to_problem())
+        return bytes(JSONResponse(body).body)
+
+    # Parsing (up to 16 MiB), judging and rendering, all off the event loop (issue 13).
+    content = await run_in_threadpool(work)
+    return Response(content, media_type="application/json")
 
 
 @router.get("/{event_id}", response_model=ReceiptOut, responses=problems(401, 403, 404, 429))

@@ -36,9 +36,22 @@ def parse_instant_argument(label: str, value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return parse_instant(value)
+        moment = parse_instant(value)
+        year = moment.astimezone(UTC).year
     except ValueError as e:
         raise MalformedRequest(f"{label}={value!r} {e}") from None
+    except OverflowError:  # 0001-01-01T00:00:00+01:00: no year in UTC at all
+        year = 0
+    if not ARGUMENT_YEARS[0] <= year <= ARGUMENT_YEARS[1]:
+        raise MalformedRequest(
+            f"{label}={value!r} must lie in the years {ARGUMENT_YEARS[0]}–{ARGUMENT_YEARS[1]} "
+            "(UTC), as every instant of the ledger does"
+        )
+    return moment
+
+
+# The years an instant a person gives may name: those a statement may (DESIGN §3 v4).
+ARGUMENT_YEARS = (2000, 2099)
 
 
 def parse_date(text: str) -> date:

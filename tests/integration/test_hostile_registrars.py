@@ -240,3 +240,34 @@ def test_a_registrar_dismissed_as_compromised_cannot_write_by_backdating(
     )
     assert dismissal["index"] < world.ledger.size()
     _healthy(world)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("as_of", "0001-01-01T00:00:00+01:00"),  # the attack: no year in UTC at all
+        ("to", "0001-01-01T00:00:00+01:00"),
+        ("to", "9999-12-31T23:59:59-01:00"),
+        ("from", "2100-01-01T00:00:00Z"),
+        ("as_of", "1999-12-31T16:59:59Z"),
+    ],
+)
+def test_an_instant_at_the_edge_of_the_range_in_a_read_is_a_bad_request(
+    world: World, name: str, value: str
+) -> None:
+    so02, _, clerk = _province(world)
+    world.ok("matter.opened", MATTER, clerk, _opening(so02))
+    world.project()
+    paths = [
+        f"/v1/officials/{clerk.id}/timeline",
+        f"/v1/officials/{clerk.id}/indicators",
+        f"/v1/agencies/{so02.id}/indicators",
+    ]
+    if name != "from":  # a matter is read as of a date and up to one, not from one
+        paths += ["/v1/matters/H99.02-260302-0001", "/v1/matters/H99.02-260302-0001/custody"]
+    for path in paths:
+        response = world.http.get(path, params={name: value})
+        assert response.status_code == 400, f"{path}: {response.text}"
+        assert response.json()["type"].endswith(":malformed-request")
+        assert "2000–2099" in response.json()["detail"]
+    _healthy(world)

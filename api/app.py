@@ -13,7 +13,7 @@ import ledger
 from api import openapi, problems
 from api.auth import make_rate_limiter
 from api.observability import AccessLog, configure_logging
-from api.routes import events, evidence, health, log, reads, subjects, tokens
+from api.routes import catalogue, events, evidence, health, log, reads, subjects, tokens
 from ledger.application import Ledger
 from ledger.datadir import open_ledger
 from ledger.settings import Settings
@@ -109,7 +109,7 @@ def create_app(
     problems.install(app)
     openapi.install(app)
     app.add_middleware(AccessLog)
-    routers = (events, subjects, log, reads, evidence, tokens, health)
+    routers = (events, subjects, log, catalogue, reads, evidence, tokens, health)
     for module in routers:
         app.include_router(module.router)
     return app

@@ -167,3 +167,153 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+# --- catalogues: agencies, officials, matters, a matter's statements (DESIGN §8 v4) -------
+
+
+class RefOut(BaseModel):
+    """An id with the registered name (null when the registry holds none for it)."""
+
+    id: str
+    name: str | None
+
+
+class UnitOut(BaseModel):
+    id: str
+    name: str
+    parent: str | None
+
+
+class AgencyOut(BaseModel):
+    """An agency as the registry stood at the read's cut."""
+
+    id: str
+    name: str
+    level: str
+    parent: str | None
+    units: list[UnitOut]
+    heads: list[RefOut]
+    registrar: RefOut | None
+
+
+class AgencyReadOut(AgencyOut):
+    evaluated_at: str
+
+
+class AgenciesOut(BaseModel):
+    agencies: list[AgencyOut]
+    evaluated_at: str
+
+
+class OfficialSummaryOut(BaseModel):
+    """An official with their posting in force at E (null before their first)."""
+
+    id: str
+    name: str
+    position: str | None
+    unit: RefOut | None
+    agency: RefOut | None
+
+
+class OfficialsOut(BaseModel):
+    officials: list[OfficialSummaryOut]
+    evaluated_at: str
+
+
+class PostingOut(BaseModel):
+    since: str
+    agency: RefOut
+    unit: RefOut
+    position: str
+    is_head: bool
+
+
+class RevocationOut(BaseModel):
+    event_id: str
+    effective_at: str
+    reason: str
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    valid_from: str
+    revocations: list[RevocationOut]
+
+
+class CompetenceChangeOut(BaseModel):
+    at: str
+    procedure_codes: list[str]
+    granted: bool
+
+
+class DelegationOut(BaseModel):
+    delegation_id: str
+    grantor: RefOut
+    grantee: RefOut
+    kind: str
+    procedure_codes: list[str]
+    valid_from: str
+    valid_until: str
+    instrument_no: str
+    revoked_at: str | None
+
+
+class OfficialOut(OfficialSummaryOut):
+    """An official's identity and registry history as of the read's cut."""
+
+    registered_at: str
+    postings: list[PostingOut]
+    keys: list[KeyOut]
+    competences: list[CompetenceChangeOut]
+    delegations: list[DelegationOut]
+    evaluated_at: str
+
+
+class UnavailableOut(BaseModel):
+    matter_id: str
+    reason: str
+
+
+class MatterRowOut(BaseModel):
+    matter_id: str
+    procedure_code: str
+    agency: RefOut
+    status: str
+    custodian: RefOut | None
+    opened_at: str
+    due_at: str | None
+    overdue_working_days: int
+    closed_at: str | None
+
+
+class MattersOut(BaseModel):
+    matters: list[MatterRowOut]
+    next_after: str | None
+    evaluated_at: str
+    unavailable: list[UnavailableOut] | None = None
+
+
+class CompetenceFindingOut(BaseModel):
+    basis: str
+    delegation_id: str | None
+
+
+class MatterStatementOut(BaseModel):
+    type: str
+    seq: int
+    index: int
+    event_id: str
+    actor: RefOut
+    occurred_at: str
+    recorded_at: str
+    body: dict[str, Any]
+    direction: str | None
+    flags: list[str]
+    competence: CompetenceFindingOut | None
+
+
+class MatterStatementsOut(BaseModel):
+    matter_id: str
+    statements: list[MatterStatementOut]
+    evaluated_at: str

@@ -14,12 +14,20 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
+import orjson
+
+from ledger.canonical import statement_body
+from ledger.entries import decode_trusted
 from ledger.errors import NotFound
+from ledger.registry import Registry
+from ledger.replay import trust_signature
+from ledger.state import LedgerState
 from ledger.storage import LedgerRecorder
 from ledger.times import format_recorded_at, parse_instant, utc_now
 from ledger.workdays import DayKind, WorkCalendar, ict_text
@@ -130,6 +138,7 @@ class ReadModels:
         self.dbs: dict[str, ProjectionDB] = dict(databases or {})
         self.ledger_url = ledger_url
         self._lock = threading.Lock()
+        self._registry: tuple[int, Registry, dict[str, str]] | None = None
 
     def close(self) -> None:
         if self._own:
@@ -388,12 +397,305 @@ class ReadModels:
             **_unavailable_json(unavailable),
         }
 
+    # --- the registry and catalogues (DESIGN §8 v4) --------------------------------------
+
+    def registry(self, cut: Cut) -> tuple[Registry, dict[str, str]]:
+        """The registry as its entries up to the cut's index built it, and the registrars'
+        names (the registry keeps a registrar's key, not their name). Folded from the log's
+        registry entries by the ledger's own rules, so it can never disagree with what
+        admission checked; the last fold is kept, since reads at one cut come in runs."""
+        cached = self._registry
+        if cached is not None and cached[0] == cut.index:
+            return cached[1], cached[2]
+        state = LedgerState()
+        registrar_names: dict[str, str] = {}
+        for record in self.recorder.registry_records(cut.index + 1):
+            stored = decode_trusted(record)
+            st = stored.envelope.statement
+            state.admit(
+                stored.envelope,
+                index=record.index,
+                recorded_at=stored.recorded_at,
+                check_signature=trust_signature,
+            )
+            if st.type == "registrar.appointed":
+                body = orjson.loads(statement_body(st.canonical))
+                registrar_names[str(body["official_id"])] = str(body["full_name"])
+        self._registry = (cut.index, state.registry, registrar_names)
+        return state.registry, registrar_names
+
+    def agencies(self, cut: Cut) -> dict[str, Any]:
+        registry, names = self.registry(cut)
+        return {
+            "agencies": [
+                _agency_json(registry, names, a, cut.evaluated_at)
+                for a in sorted(registry.agencies)
+            ],
+            "evaluated_at": ict_text(cut.evaluated_at),
+        }
+
+    def agency(self, agency_id: str, cut: Cut) -> dict[str, Any]:
+        registry, names = self.registry(cut)
+        if agency_id not in registry.agencies:
+            raise NotFound(f"no agency {agency_id} in the registry as read (as_of cuts it)")
+        return {
+            **_agency_json(registry, names, agency_id, cut.evaluated_at),
+            "evaluated_at": ict_text(cut.evaluated_at),
+        }
+
+    def officials(self, cut: Cut, *, q: str | None, agency_id: str | None) -> dict[str, Any]:
+        """Officials whose name or id holds every word of ``q`` (accents and case aside),
+        posted in ``agency_id`` at E when it is given."""
+        registry, _ = self.registry(cut)
+        words = fold(q or "").split()
+        found = []
+        for official_id in sorted(registry.officials):
+            official = registry.officials[official_id]
+            posting = registry.posting(official_id, cut.evaluated_at)
+            if agency_id is not None and (posting is None or posting.agency_id != agency_id):
+                continue
+            haystack = f"{fold(official.full_name)} {fold(official_id)}"
+            if all(w in haystack for w in words):
+                found.append(_official_summary(registry, official_id, cut.evaluated_at))
+        return {"officials": found, "evaluated_at": ict_text(cut.evaluated_at)}
+
+    def official(self, official_id: str, cut: Cut) -> dict[str, Any]:
+        """An official's identity, postings, keys, competences and delegations over time."""
+        registry, _ = self.registry(cut)
+        official = registry.officials.get(official_id)
+        if official is None:
+            raise NotFound(f"no official {official_id} in the registry as read (as_of cuts it)")
+        delegations = [
+            d for d in registry.delegations.values() if official_id in (d.grantor, d.grantee)
+        ]
+        return {
+            **_official_summary(registry, official_id, cut.evaluated_at),
+            "registered_at": ict_text(official.registered_at),
+            "postings": [
+                {
+                    "since": ict_text(p.since),
+                    "agency": _agency_ref(registry, p.agency_id),
+                    "unit": _unit_ref(registry, p.agency_id, p.unit_id),
+                    "position": p.position,
+                    "is_head": p.is_head,
+                }
+                for p in official.postings
+            ],
+            "keys": [
+                {
+                    "key_id": k.key_id,
+                    "valid_from": ict_text(k.valid_from),
+                    "revocations": [
+                        {
+                            "event_id": r.event_id,
+                            "effective_at": ict_text(r.effective_at),
+                            "reason": r.reason,
+                        }
+                        for r in k.revocations
+                    ],
+                }
+                for k in (registry.keys[kid] for kid in official.key_ids if kid in registry.keys)
+            ],
+            "competences": [
+                {"at": ict_text(c.at), "procedure_codes": sorted(c.codes), "granted": c.granted}
+                for c in official.competence
+            ],
+            "delegations": [
+                {
+                    "delegation_id": d.id,
+                    "grantor": _person_ref(registry, d.grantor),
+                    "grantee": _person_ref(registry, d.grantee),
+                    "kind": d.kind,
+                    "procedure_codes": sorted(d.codes),
+                    "valid_from": ict_text(d.valid_from),
+                    "valid_until": ict_text(d.valid_until),
+                    "instrument_no": d.instrument_no,
+                    "revoked_at": None if d.revoked_at is None else ict_text(d.revoked_at),
+                }
+                for d in delegations
+            ],
+            "evaluated_at": ict_text(cut.evaluated_at),
+        }
+
+    def matters(
+        self,
+        cut: Cut,
+        *,
+        agency_id: str | None = None,
+        procedure: str | None = None,
+        status: str | None = None,
+        official_id: str | None = None,
+        overdue: bool | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        """Matters in id order with their state at E, a page after the ``after`` id; a
+        matter is in the period [from, to) unless it closed before ``from``."""
+        registry, _ = self.registry(cut)
+        calendar = self.calendar(cut)
+        rows: list[dict[str, Any]] = []
+        unavailable: list[Unavailable] = []
+        more = False
+        for matter_id, events in sorted(self._all_matter_events(cut).items()):
+            if after is not None and matter_id <= after:
+                continue
+            try:
+                m = _analyse(matter_id, events, cut.evaluated_at, calendar)
+            except Unavailable as e:
+                unavailable.append(e)
+                continue
+            status_ = "closed" if m.closed_at is not None else "open"
+            if (
+                (agency_id is not None and m.agency_id != agency_id)
+                or (procedure is not None and m.procedure_code != procedure)
+                or (status is not None and status_ != status)
+                or (official_id is not None and official_id not in m.parties())
+                or (overdue is not None and (m.overdue_working_days > 0) != overdue)
+                or (cut.start is not None and m.closed_at is not None and m.closed_at < cut.start)
+            ):
+                continue
+            if len(rows) == limit:
+                more = True
+                break
+            rows.append(
+                {
+                    "matter_id": matter_id,
+                    "procedure_code": m.procedure_code,
+                    "agency": _agency_ref(registry, m.agency_id),
+                    "status": status_,
+                    "custodian": None
+                    if m.custodian is None
+                    else _person_ref(registry, m.custodian),
+                    "opened_at": m.opened_at_text,
+                    "due_at": None if m.due_at is None else ict_text(m.due_at),
+                    "overdue_working_days": m.overdue_working_days,
+                    "closed_at": m.closed_at_text,
+                }
+            )
+        return {
+            "matters": rows,
+            "next_after": rows[-1]["matter_id"] if more else None,
+            "evaluated_at": ict_text(cut.evaluated_at),
+            **_unavailable_json(unavailable),
+        }
+
+    def matter_statements(self, matter_id: str, cut: Cut) -> dict[str, Any]:
+        """The matter's statements in chain order, decoded, with the actor's name and what
+        the state machine found; consultations carry their read-time flags at E."""
+        events = self.matter_events(matter_id, cut)
+        if not events:
+            raise NotFound(f"no matter {matter_id} in the log as read (as_of and to cut it)")
+        registry, _ = self.registry(cut)
+        analysis: MatterAnalysis | None = None
+        try:
+            analysis = _analyse(matter_id, events, cut.evaluated_at, self.calendar(cut))
+        except Unavailable:
+            analysis = None
+        statements = []
+        for e in events:
+            flags = e.flag_list()
+            if analysis is not None and e.type in (
+                "consultation.requested",
+                "consultation.answered",
+            ):
+                row = {"type": e.type, "event_id": e.event_id}
+                flags += _consultation_flags(row, analysis, cut)
+            statements.append(
+                {
+                    "type": e.type,
+                    "seq": e.seq,
+                    "index": e.idx,
+                    "event_id": e.event_id,
+                    "actor": _person_ref(registry, e.actor),
+                    "occurred_at": e.occurred_at,
+                    "recorded_at": e.recorded_at,
+                    "body": e.body_dict(),
+                    "direction": e.direction,
+                    "flags": flags,
+                    "competence": None
+                    if e.competence is None
+                    else {"basis": e.competence, "delegation_id": e.delegation_id},
+                }
+            )
+        return {
+            "matter_id": matter_id,
+            "statements": statements,
+            "evaluated_at": ict_text(cut.evaluated_at),
+        }
+
     def _agency_known(self, agency_id: str, cut: Cut) -> bool:
         rows = self._db("matters").read(
             "SELECT 1 FROM postings WHERE agency_id = ? AND idx <= ? LIMIT 1",
             (agency_id, cut.index),
         )
         return bool(rows)
+
+
+def fold(text: str) -> str:
+    """``text`` without accents or case: NFD, combining marks dropped, đ/Đ as d, casefolded
+    ("Phạm Đức Tuấn" → "pham duc tuan")."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _person_ref(registry: Registry, person_id: str) -> dict[str, Any]:
+    """``{id, name}``: an official's or a root's registered name (null for a registrar,
+    whom the registry knows by key)."""
+    official = registry.officials.get(person_id)
+    root = registry.roots.get(person_id)
+    name = official.full_name if official else root.full_name if root else None
+    return {"id": person_id, "name": name}
+
+
+def _agency_ref(registry: Registry, agency_id: str) -> dict[str, Any]:
+    agency = registry.agencies.get(agency_id)
+    return {"id": agency_id, "name": None if agency is None else agency.name}
+
+
+def _unit_ref(registry: Registry, agency_id: str, unit_id: str) -> dict[str, Any]:
+    agency = registry.agencies.get(agency_id)
+    unit = None if agency is None else agency.units.get(unit_id)
+    return {"id": unit_id, "name": None if unit is None else unit.name}
+
+
+def _official_summary(registry: Registry, official_id: str, moment: datetime) -> dict[str, Any]:
+    official = registry.officials[official_id]
+    posting = registry.posting(official_id, moment)
+    return {
+        "id": official_id,
+        "name": official.full_name,
+        "position": None if posting is None else posting.position,
+        "unit": None
+        if posting is None
+        else _unit_ref(registry, posting.agency_id, posting.unit_id),
+        "agency": None if posting is None else _agency_ref(registry, posting.agency_id),
+    }
+
+
+def _agency_json(
+    registry: Registry, registrar_names: dict[str, str], agency_id: str, moment: datetime
+) -> dict[str, Any]:
+    agency = registry.agencies[agency_id]
+    heads = [
+        {"id": o, "name": registry.officials[o].full_name}
+        for o in sorted(registry.officials)
+        if registry.is_agency_head(o, agency_id, moment)
+    ]
+    terms = [t for t in agency.registrars if t.is_active_at(moment)]
+    return {
+        "id": agency.id,
+        "name": agency.name,
+        "level": agency.level,
+        "parent": agency.parent_agency,
+        "units": [
+            {"id": u.unit_id, "name": u.name, "parent": u.parent_unit}
+            for u in agency.units.values()
+        ],
+        "heads": heads,
+        "registrar": None
+        if not terms
+        else {"id": terms[-1].official_id, "name": registrar_names.get(terms[-1].official_id)},
+    }
 
 
 def _indicators_isolated(

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from eventsourcing.persistence import PersistenceError
 from fastapi import APIRouter, Query, Request, Response
@@ -16,10 +17,13 @@ from api.auth import Reader, Writer
 from api.bodies import parse_batch, read_json_body
 from api.deps import LedgerDep, SettingsDep
 from api.observability import APPEND_SECONDS, APPENDS
+from api.problems import as_told_to
 from api.schemas import ENVELOPE_SCHEMA, ProblemOut, ReceiptOut, WaitedReceiptOut, problems
-from ledger.application import Receipt
+from ledger.application import AppendResult, BatchOutcome, Ledger, Receipt
+from ledger.canonical import parse_json
 from ledger.errors import LedgerError, ProblemError
-from ledger.tokens import scope
+from ledger.statements import parse_envelope
+from ledger.tokens import Token, scope
 from ledger.transparency import TransparencyLog
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -56,7 +60,7 @@ async def append_event(
     started = time.perf_counter()
     try:
         raw = bytes(await read_json_body(request, settings.max_request_bytes))
-        result = await run_in_threadpool(ledger.append, raw, authorize=scope(token))
+        result = await run_in_threadpool(_append, ledger, raw, token)
     except ProblemError as e:
         APPENDS.labels(e.slug).inc()
         raise
@@ -64,7 +68,9 @@ async def append_event(
     APPENDS.labels("replayed" if result.replayed else "created").inc()
     receipt = result.receipt
     status = 200 if result.replayed else 201
-    headers = {"Location": f"/v1/events/{receipt.event_id}"}
+    # Percent-encoded whatever the stored id holds: an event_id ending in "\n" (which rules
+    # version 3 accepted) made the header illegal and the connection drop (issue 13).
+    headers = {"Location": f"/v1/events/{quote(receipt.event_id, safe='')}"}
     body = receipt.to_json()
     if wait:
         waited = await _wait_for_checkpoint(ledger.transparency, receipt)
@@ -72,6 +78,36 @@ async def append_event(
             return JSONResponse(body, status_code=202, headers=headers)
         body.update(waited)
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _append(ledger: Ledger, raw: bytes, token: Token) -> AppendResult:
+    """Parse (DESIGN §4 step 3), then check and store; a refusal as the token may read it."""
+    envelope = parse_envelope(parse_json(raw))
+    try:
+        return ledger.append_envelope(envelope, authorize=scope(token))
+    except ProblemError as e:
+        told = as_told_to(token, envelope.statement, e, ledger.state)
+        if told is e:
+            raise
+        raise told from None
+
+
+def _told_outcomes(
+    ledger: Ledger, token: Token, items: list[Any], outcomes: list[BatchOutcome]
+) -> list[BatchOutcome]:
+    """Each item's refusal as the token may read it (a schema fault is the item's own)."""
+    told = list(outcomes)
+    for i, outcome in enumerate(outcomes):
+        if outcome.problem is None or isinstance(items[i], ProblemError):
+            continue
+        try:
+            statement = parse_envelope(items[i]).statement
+        except ProblemError:
+            continue
+        problem = as_told_to(token, statement, outcome.problem, ledger.state)
+        if problem is not outcome.problem:
+            told[i] = BatchOutcome(problem=problem)
+    return told
 
 
 async def _wait_for_checkpoint(
@@ -124,14 +160,16 @@ async def append_batch(
         outcomes = ledger.append_batch(items, authorize=scope(token))
         APPEND_SECONDS.observe(time.perf_counter() - started)
         body: list[dict[str, Any]] = []
-        for outcome in outcomes:
+        told_outcomes = _told_outcomes(ledger, token, items, outcomes)
+        for outcome, told in zip(outcomes, told_outcomes, strict=True):
             if outcome.result is not None:
                 APPENDS.labels("replayed" if outcome.result.replayed else "created").inc()
                 body.append(outcome.result.receipt.to_json())
             else:
                 assert outcome.problem is not None
+                assert told.problem is not None
                 APPENDS.labels(outcome.problem.slug).inc()
-                body.append(outcome.problem.to_problem())
+                body.append(told.problem.to_problem())
         return bytes(JSONResponse(body).body)
 
     # Parsing (up to 16 MiB), judging and rendering, all off the event loop (issue 13).

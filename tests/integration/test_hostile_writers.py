@@ -571,3 +571,117 @@ def test_a_root_writer_and_an_inspector_read_every_detail(world: World, two: Two
     assert response.status_code == 403, response.text
     assert problem_slug(response) == "forbidden"
     assert isinstance(world.http, httpx.Client)
+
+
+# --- item 5: one stored value never fails a read ------------------------------------------
+
+NORMAL_TIME = 2.0  # seconds: a read of a handful of matters answers well within this
+ABSURD_DUE = "9999-12-31T23:59:59-01:00"
+
+
+def read_every_route(
+    world: World, matters: list[str], official: str, agency: str
+) -> dict[str, Any]:
+    """GET every read touching the matters; each answers 200 within normal time. The JSON
+    answers by path."""
+    world.project()
+    assert world.ledger.transparency is not None
+    world.ledger.transparency.step()  # a checkpoint over every entry, for the evidence
+    paths = [
+        *(f"/v1/matters/{m}{tail}" for m in matters for tail in ("", "/custody", "/evidence")),
+        f"/v1/officials/{official}/timeline",
+        f"/v1/officials/{official}/indicators",
+        f"/v1/agencies/{agency}/indicators",
+        f"/v1/officials/{official}/evidence",
+    ]
+    answers: dict[str, Any] = {}
+    for path in paths:
+        for params in ({}, {"to": "2099-12-31T23:59:59Z"}):
+            began = time.perf_counter()
+            response = world.http.get(path, params=params)
+            took = time.perf_counter() - began
+            assert response.status_code == 200, f"{path} {params}: {response.text}"
+            assert took < NORMAL_TIME, f"{path} {params} took {took:.1f} s"
+            answers.setdefault(path, response.json())
+    return answers
+
+
+def test_values_at_the_edges_of_version_4_are_read_promptly(world: World) -> None:
+    agency = world.agency("H10")
+    clerk = world.official("chuyen.vien", agency)
+    head = world.official("truong.phong", agency, head=True)
+    # the edges: 1,000 working days, and instants late in 2099 in a due time, a reply
+    # window and a step's due time
+    long = "matter:H10-1000-days"
+    world.ok("matter.opened", long, clerk, opened_body(agency, days=1000))
+    late = world.open_matter("H10-2099", clerk, agency)
+    world.ok(
+        "deadline.extended", late, clerk, {"new_due_at": "2099-12-31T23:59:59Z", "reason": "x"}
+    )
+    world.ok(
+        "consultation.requested",
+        late,
+        clerk,
+        {"to": head.id, "question": "Ý kiến?", "reply_due_at": "2099-12-31T16:59:59-07:00"},
+    )
+    world.ok(
+        "task.assigned",
+        long,
+        clerk,
+        {
+            "assignee": head.id,
+            "role": "support",
+            "instructions": "Xem",
+            "due_at": "2099-12-31T23:00:00Z",
+        },
+    )
+    matters = [long.removeprefix("matter:"), late.removeprefix("matter:")]
+
+    answers = read_every_route(world, matters, clerk.id, agency.id)
+
+    for matter in matters:
+        assert "unavailable" not in answers[f"/v1/matters/{matter}"]
+    assert answers[f"/v1/matters/{matters[1]}"]["due_at"].startswith("2100-01-01T06:59:59")
+    assert "unavailable" not in answers[f"/v1/agencies/{agency.id}/indicators"]
+    assert_healthy(world)
+
+
+def test_values_earlier_rules_accepted_are_reported_in_their_matters_place_promptly(
+    old_world: World,
+) -> None:
+    world = old_world
+    agency = world.agency("H10")
+    clerk = world.official("chuyen.vien", agency)
+    head = world.official("truong.phong", agency, head=True)
+    # the reported values, and the same absurd instant in another field (a reply window)
+    extended = world.open_matter("H10-9999", clerk, agency)
+    world.ok("deadline.extended", extended, clerk, {"new_due_at": ABSURD_DUE, "reason": "x"})
+    huge = "matter:H10-2e53"
+    world.ok("matter.opened", huge, clerk, opened_body(agency, days=2**53 - 1))
+    asked = world.open_matter("H10-reply", clerk, agency)
+    world.ok(
+        "consultation.requested",
+        asked,
+        clerk,
+        {"to": head.id, "question": "Ý kiến?", "reply_due_at": ABSURD_DUE},
+    )
+    sound = world.open_matter("H10-sound", clerk, agency)
+    world.ok("handoff.offered", sound, clerk, {"to": head.id, "reason": "Chuyển"})
+    poisoned = [m.removeprefix("matter:") for m in (extended, huge)]
+    matters = [*poisoned, asked.removeprefix("matter:"), sound.removeprefix("matter:")]
+
+    answers = read_every_route(world, matters, clerk.id, agency.id)
+
+    for matter in poisoned:  # each reported in its own place, with the reason
+        answer = answers[f"/v1/matters/{matter}"]
+        assert answer["matter_id"] == matter
+        assert "cannot be evaluated" in answer["unavailable"]
+    sound_answer = answers[f"/v1/matters/{matters[-1]}"]
+    assert "unavailable" not in sound_answer
+    assert sound_answer["pending_offer"] is not None
+    table = answers[f"/v1/agencies/{agency.id}/indicators"]
+    assert {u["matter_id"] for u in table["unavailable"]} >= set(poisoned)
+    assert {o["official_id"] for o in table["officials"]} == {clerk.id, head.id}
+    own = answers[f"/v1/officials/{clerk.id}/indicators"]
+    assert {u["matter_id"] for u in own["unavailable"]} >= set(poisoned)
+    assert_healthy(world)

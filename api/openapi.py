@@ -1,36 +1,17 @@
 """The OpenAPI document, told the truth about errors: every 4xx/5xx answer is an RFC 9457
 problem (``application/problem+json``), and parameter validation answers 400, not FastAPI's
-default 422 ``HTTPValidationError`` shape (which this API never sends). It declares the bearer
-scheme, and each operation behind a token requires it, so Swagger's "Authorize" works."""
+default 422 ``HTTPValidationError`` shape (which this API never sends)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 
-from api.auth import require
 from api.schemas import ProblemOut
 
 PROBLEM_REF = {"$ref": "#/components/schemas/ProblemOut"}
-BEARER = "bearerToken"
-BEARER_SCHEME = {
-    "type": "http",
-    "scheme": "bearer",
-    "description": "a token issued by an admin (DESIGN §8 Access): writer, inspector or admin",
-}
-# Every token check is a closure made by ``require``: an operation behind one needs a token.
-_TOKEN_CHECK = f"{require.__qualname__}.<locals>."
-
-
-def _needs_token(dependant: Dependant) -> bool:
-    return any(
-        getattr(d.call, "__qualname__", "").startswith(_TOKEN_CHECK) or _needs_token(d)
-        for d in dependant.dependencies
-    )
 
 
 def _problem_response(description: str) -> dict[str, Any]:
@@ -47,15 +28,6 @@ def install(app: FastAPI) -> None:
         schema = get_openapi(
             title=app.title, version=app.version, summary=app.summary, routes=app.routes
         )
-        schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER] = (
-            BEARER_SCHEME
-        )
-        for route in app.routes:
-            if isinstance(route, APIRoute) and _needs_token(route.dependant):
-                for method in route.methods or ():
-                    operation = schema["paths"][route.path_format].get(method.lower())
-                    if operation is not None:
-                        operation["security"] = [{BEARER: []}]
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["ProblemOut"] = ProblemOut.model_json_schema(
             ref_template="#/components/schemas/{model}"

@@ -18,6 +18,7 @@ Valid and failing items alternate, so each failure comes after valid work.
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import threading
 import time
@@ -253,6 +254,7 @@ def measure(database_url: str, valid: int, failing: int, repeats: int) -> dict[s
             waits.append(waited[0])
     finally:
         ledger.close()
+        shutil.rmtree(data, ignore_errors=True)
     best_alone, best_mixed = min(alone), min(mixed)
     return {
         "database": settings.effective_database_url.split("?")[0],

@@ -1,6 +1,7 @@
 """The OpenAPI document, told the truth about errors: every 4xx/5xx answer is an RFC 9457
 problem (``application/problem+json``), and parameter validation answers 400, not FastAPI's
-default 422 ``HTTPValidationError`` shape (which this API never sends)."""
+default 422 ``HTTPValidationError`` shape (which this API never sends). It declares the bearer
+scheme, and each operation behind a token requires it, so Swagger's "Authorize" works."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from fastapi.openapi.utils import get_openapi
 from api.schemas import ProblemOut
 
 PROBLEM_REF = {"$ref": "#/components/schemas/ProblemOut"}
+BEARER = "bearerToken"
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "a token issued by an admin (DESIGN §8 Access): writer, inspector or admin",
+}
 
 
 def _problem_response(description: str) -> dict[str, Any]:
@@ -28,6 +35,9 @@ def install(app: FastAPI) -> None:
         schema = get_openapi(
             title=app.title, version=app.version, summary=app.summary, routes=app.routes
         )
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER] = (
+            BEARER_SCHEME
+        )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["ProblemOut"] = ProblemOut.model_json_schema(
             ref_template="#/components/schemas/{model}"
@@ -35,6 +45,11 @@ def install(app: FastAPI) -> None:
         for path_item in schema.get("paths", {}).values():
             for operation in path_item.values():
                 responses: dict[str, Any] = operation.get("responses", {})
+                # 401 is answered by the bearer check alone (``api.auth.require``): an
+                # operation that declares it is behind a token (a witness's cosignature is
+                # not: it is signed, and declares no 401).
+                if "401" in responses:
+                    operation["security"] = [{BEARER: []}]
                 default_422 = responses.get("422", {})
                 refs = str(default_422)
                 if "HTTPValidationError" in refs:

@@ -103,6 +103,8 @@ def test_an_old_ledger_keeps_what_version_3_stored_and_judges_new_statements_by_
 
     # No read answers 5xx because of what version 3 stored (DESIGN §3 v4).
     world.project()
+    assert world.ledger.transparency is not None
+    world.ledger.transparency.step()  # a checkpoint over every entry, for the evidence
     for path in (
         f"/v1/matters/{poisoned.removeprefix('matter:')}",
         f"/v1/matters/{poisoned.removeprefix('matter:')}/custody",

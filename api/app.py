@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 import ledger
 from api import openapi, problems
@@ -94,7 +95,8 @@ def create_app(
             if owned:
                 app.state.ledger.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's own copies: /docs works with no network.
+    app = FastAPIOffline(
         title="Accountability Ledger",
         version=ledger.__version__,
         summary="Sổ cái trách nhiệm — who decided what, when, under whose authority.",

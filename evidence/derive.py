@@ -37,7 +37,7 @@ from ledger.state import PROTOCOL_TIME_RULES, LedgerState, TimeRules
 from ledger.storage import LogRecord
 from ledger.times import parse_instant
 from ledger.workdays import ICT, DayKind, WorkCalendar, ict_text, local_day
-from projections.analysis import MatterAnalysis, analyse, matter_json
+from projections.analysis import UNEVALUABLE, MatterAnalysis, analyse, matter_json
 from projections.facts import MatterEventRow, facts_of
 from projections.indicators import Period
 
@@ -217,8 +217,6 @@ def render_matter(analysis: MatterAnalysis, registry: RegistryFacts) -> dict[str
     }
 
 
-# What one stored value can make the derivation raise (see ``projections.reads.POISONED``).
-UNEVALUABLE = (ValueError, OverflowError, ArithmeticError)
 UNAVAILABLE = "a stored value lies outside what the working-day calendar can evaluate"
 
 

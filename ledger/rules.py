@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Iterator
-from datetime import UTC
 from functools import cache
 from typing import Any
 
@@ -30,13 +29,13 @@ from pydantic import AfterValidator, BaseModel
 
 from ledger import statements as s
 from ledger.errors import InvalidStatement
-from ledger.times import parse_date, parse_instant
+from ledger.times import LEDGER_YEARS, in_ledger_years, parse_date, parse_instant
 
 RULES_BEFORE_V4 = 3  # a genesis without ``rules``
 LATEST_RULES = s.MAX_RULES_VERSION  # what ``ledgerctl init`` writes into a new genesis
 KNOWN_RULES = tuple(range(RULES_BEFORE_V4, LATEST_RULES + 1))
 
-FIRST_YEAR, LAST_YEAR = 2000, 2099
+FIRST_YEAR, LAST_YEAR = LEDGER_YEARS
 MAX_DEADLINE_WORKING_DAYS = 1000
 
 # Identifiers and codes matched against the whole string (``\Z``, not ``$``).
@@ -116,8 +115,7 @@ def _model_problems(model: BaseModel, where: str) -> Iterator[tuple[str, str]]:
                 else:
                     yield from _value_problems(f"{path}[{n}]", item, kinds)
         elif name == "deadline_working_days" and isinstance(value, int):
-            if not 1 <= value <= MAX_DEADLINE_WORKING_DAYS:
-                yield path, f"must be 1 to {MAX_DEADLINE_WORKING_DAYS} working days"
+            yield from _deadline_problems(path, value)
         elif isinstance(value, dict):  # a correction's values: by the field they correct
             for field_name, corrected in value.items():
                 yield from _correction_problems(f"{path}.{field_name}", field_name, corrected)
@@ -132,10 +130,14 @@ def _correction_problems(path: str, name: str, value: Any) -> Iterator[tuple[str
         for n, item in enumerate(value):
             yield from _correction_problems(f"{path}[{n}]", name, item)
     elif name == "deadline_working_days" and isinstance(value, int):
-        if not 1 <= value <= MAX_DEADLINE_WORKING_DAYS:
-            yield path, f"must be 1 to {MAX_DEADLINE_WORKING_DAYS} working days"
+        yield from _deadline_problems(path, value)
     else:
         yield from _value_problems(path, value, _kinds_by_name().get(name, "text"))
+
+
+def _deadline_problems(path: str, days: int) -> Iterator[tuple[str, str]]:
+    if not 1 <= days <= MAX_DEADLINE_WORKING_DAYS:
+        yield path, f"must be 1 to {MAX_DEADLINE_WORKING_DAYS} working days"
 
 
 @cache
@@ -192,12 +194,9 @@ def _kind_of(annotation: Any, metadata: list[Any]) -> str:
 
 def _in_range(instant: str) -> bool:
     try:
-        year = parse_instant(instant).astimezone(UTC).year
-    except OverflowError:  # no year in UTC at all (9999-12-31T23:59:59-01:00)
-        return False
+        return in_ledger_years(parse_instant(instant))
     except ValueError:  # not an instant (a correction's value): its own check names it
         return True
-    return FIRST_YEAR <= year <= LAST_YEAR
 
 
 def _date_in_range(day: str) -> bool:

@@ -30,6 +30,21 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(f"is not a real instant: {e}") from None
 
 
+# The years every instant of the ledger lies in, UTC (DESIGN §3 v4): statements under rules
+# version 4, and instants a person gives a read.
+LEDGER_YEARS = (2000, 2099)
+
+
+def in_ledger_years(moment: datetime) -> bool:
+    """Whether ``moment`` lies in ``LEDGER_YEARS`` (UTC); an instant with no year in UTC at
+    all (``0001-01-01T00:00:00+01:00``, ``9999-12-31T23:59:59-01:00``) does not."""
+    try:
+        year = moment.astimezone(UTC).year
+    except OverflowError:
+        return False
+    return LEDGER_YEARS[0] <= year <= LEDGER_YEARS[1]
+
+
 def parse_instant_argument(label: str, value: str | None) -> datetime | None:
     """An optional instant given by a person (a query parameter, a CLI option); a bad one is
     400 ``malformed-request`` naming ``label``."""
@@ -37,21 +52,14 @@ def parse_instant_argument(label: str, value: str | None) -> datetime | None:
         return None
     try:
         moment = parse_instant(value)
-        year = moment.astimezone(UTC).year
     except ValueError as e:
         raise MalformedRequest(f"{label}={value!r} {e}") from None
-    except OverflowError:  # 0001-01-01T00:00:00+01:00: no year in UTC at all
-        year = 0
-    if not ARGUMENT_YEARS[0] <= year <= ARGUMENT_YEARS[1]:
+    if not in_ledger_years(moment):
         raise MalformedRequest(
-            f"{label}={value!r} must lie in the years {ARGUMENT_YEARS[0]}–{ARGUMENT_YEARS[1]} "
+            f"{label}={value!r} must lie in the years {LEDGER_YEARS[0]}–{LEDGER_YEARS[1]} "
             "(UTC), as every instant of the ledger does"
         )
     return moment
-
-
-# The years an instant a person gives may name: those a statement may (DESIGN §3 v4).
-ARGUMENT_YEARS = (2000, 2099)
 
 
 def parse_date(text: str) -> date:

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from ledger.times import LEDGER_YEARS
+
 ICT = ZoneInfo("Asia/Ho_Chi_Minh")
 END_OF_DAY = time(17, 0)
 # Working hours (indicator 7): 07:30–11:30 and 13:00–17:00 on working days.
@@ -32,9 +34,10 @@ PACKAGE = f"holidays {version('holidays')}"
 
 DayKind = Literal["day_off", "working_day"]
 
-# The years the calendar answers for: DESIGN §3 v4's instants lie in 2000–2099, and a span of
-# at most 1,000 working days (about four years) runs from them; a day either side for ICT.
-CALENDAR_YEARS = (1999, 2104)
+# The years the calendar answers for: the ledger's instants lie in LEDGER_YEARS (DESIGN §3 v4),
+# a span of at most 1,000 working days (about four years) runs from them, and a day either
+# side may fall in the year before or after in ICT.
+CALENDAR_YEARS = (LEDGER_YEARS[0] - 1, LEDGER_YEARS[1] + 5)
 
 
 class OutOfCalendar(ValueError):

@@ -20,6 +20,12 @@ from projections.facts import MatterEventRow
 
 CONSULTATION_WINDOW_DAYS = 5  # DESIGN §6: the default reply window, in working days
 
+# What one stored value can make the analysis of its matter raise: an instant with no year
+# in ICT (9999-12-31T23:59:59-01:00), a span past the calendar's years (2^53 working days) —
+# values rules version 3 let in and a version-3 ledger keeps for ever (DESIGN §3 v4). Reads
+# and bundles report such a matter in its place rather than fail.
+UNEVALUABLE = (ValueError, OverflowError, ArithmeticError)
+
 # Flags found at read time (the others are stored with each statement). One name each, in
 # every read, bundle and CSV.
 LATE_ANSWER = "late_answer"  # a consultation answered after its reply window

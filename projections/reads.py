@@ -34,6 +34,7 @@ from ledger.workdays import DayKind, WorkCalendar, ict_text
 from projections.analysis import (
     DEEMED_AGREED,
     LATE_ANSWER,
+    UNEVALUABLE,
     MatterAnalysis,
     analyse,
     cut_at,
@@ -51,11 +52,6 @@ from projections.views import (
 )
 
 log = logging.getLogger("ledger.reads")
-
-# What one stored value can make a read-time computation raise: an instant with no year in
-# ICT (9999-12-31T23:59:59-01:00), a span past the calendar's years (2^53 working days) —
-# values rules version 3 let in and a version-3 ledger keeps for ever (DESIGN §3 v4).
-POISONED = (ValueError, OverflowError, ArithmeticError)
 
 
 class Unavailable(Exception):
@@ -78,7 +74,7 @@ def _analyse(
     try:
         analysis = analyse(matter_id, events, evaluated_at, calendar)
         matter_json(analysis)  # due time, overdue days, flags: what every read asks
-    except POISONED as e:
+    except UNEVALUABLE as e:
         log.warning("matter %s cannot be evaluated: %s", matter_id, e)
         raise Unavailable(matter_id, f"a stored value cannot be evaluated: {e}") from None
     return analysis
@@ -708,12 +704,12 @@ def _indicators_isolated(
     out (and reported) and the official's indicators are computed over the others."""
     try:
         return indicators_for(official_id, matters, period)
-    except POISONED:
+    except UNEVALUABLE:
         kept = []
         for m in matters:
             try:
                 indicators_for(official_id, [m], period)
-            except POISONED as e:
+            except UNEVALUABLE as e:
                 log.warning("matter %s cannot be evaluated for %s: %s", m.matter_id, official_id, e)
                 if all(u.matter_id != m.matter_id for u in unavailable):
                     reason = f"a stored value cannot be evaluated: {e}"

@@ -69,11 +69,11 @@ class Unavailable(Exception):
 def _analyse(
     matter_id: str, events: list[MatterEventRow], evaluated_at: datetime, calendar: WorkCalendar
 ) -> MatterAnalysis:
-    """``analyse``, with the matter's own values computed once; a value that cannot be
+    """``analyse``, and the overdue count it leaves to be computed on demand; a value that cannot be
     computed is logged with the matter id and raised as ``Unavailable`` for that matter."""
     try:
         analysis = analyse(matter_id, events, evaluated_at, calendar)
-        matter_json(analysis)  # due time, overdue days, flags: what every read asks
+        _ = analysis.overdue_working_days  # the one value computed lazily: counted to the end
     except UNEVALUABLE as e:
         log.warning("matter %s cannot be evaluated: %s", matter_id, e)
         raise Unavailable(matter_id, f"a stored value cannot be evaluated: {e}") from None
